@@ -1,0 +1,3 @@
+import type { KindDefinition } from '../kind.js';
+
+export const kinds: KindDefinition[] = [];
