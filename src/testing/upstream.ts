@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
+import { loadAll } from 'js-yaml';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -34,8 +34,9 @@ export interface UpstreamCrd {
 export function loadUpstreamCrds(file: string): UpstreamCrd[] {
   const text = readFileSync(path.join(sharedDir, 'crds', file), 'utf8');
   const out: UpstreamCrd[] = [];
-  for (const doc of parseAllDocuments(text)) {
-    const crd = doc.toJS() as {
+  // js-yaml, like kubectl's go-yaml, accepts the loosely indented quoted descriptions in Flagger's CRD.
+  for (const doc of loadAll(text)) {
+    const crd = doc as {
       kind?: string;
       spec?: {
         group: string;

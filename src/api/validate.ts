@@ -1,0 +1,273 @@
+/**
+ * Validates a parsed object against a kind's schema and reports every problem at once, each with its
+ * field path, the bad value and what is allowed. Written over the JSON Schema that the kinds are built
+ * from (rather than TypeBox's `Value.Errors`) so that unknown fields get a "did you mean", Kubernetes
+ * conventions (int-or-string, preserve-unknown-fields, null = absent) hold, and messages say what is
+ * allowed in words.
+ */
+import { distance } from 'fastest-levenshtein';
+import { type Diagnostic, error, type FieldPath, formatValue, warning } from './diagnostics.js';
+import { parseGoDuration, parseIntOrDuration } from './duration.js';
+
+/** The JSON Schema subset Vireo's kinds use (see schema.ts). */
+export interface SchemaNode {
+  type?: 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean';
+  description?: string;
+  properties?: Record<string, SchemaNode>;
+  required?: string[];
+  additionalProperties?: SchemaNode | boolean;
+  items?: SchemaNode;
+  enum?: unknown[];
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  minLength?: number;
+  maxLength?: number;
+  minItems?: number;
+  maxItems?: number;
+  pattern?: string;
+  nullable?: boolean;
+  default?: unknown;
+  'x-kubernetes-int-or-string'?: boolean;
+  'x-kubernetes-preserve-unknown-fields'?: boolean;
+  'x-vireo-format'?: 'duration' | 'int-or-percent' | 'int-or-duration';
+  'x-vireo-const'?: string;
+  'x-vireo-deprecated'?: string;
+  [k: string]: unknown;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The closest candidate to `word`, if it is close enough to be a likely typo. */
+export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
+  const lower = word.toLowerCase();
+  const exactCase = candidates.find((c) => c.toLowerCase() === lower);
+  if (exactCase) return exactCase;
+  let best: string | undefined;
+  let bestD = Number.POSITIVE_INFINITY;
+  for (const c of candidates) {
+    const d = distance(lower, c.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  const limit = word.length <= 4 ? 1 : word.length <= 8 ? 2 : 3;
+  return bestD <= limit ? best : undefined;
+}
+
+function listAllowed(values: readonly unknown[], max = 15): string {
+  const shown = values.slice(0, max).map((v) => (typeof v === 'string' ? v : formatValue(v)));
+  return `one of ${shown.join(', ')}${values.length > max ? `, ... (${values.length} in all)` : ''}`;
+}
+
+function describeType(node: SchemaNode): string {
+  if (node['x-kubernetes-int-or-string']) {
+    switch (node['x-vireo-format']) {
+      case 'int-or-percent':
+        return 'an integer or a percentage such as "25%"';
+      case 'int-or-duration':
+        return 'a number of seconds or a duration such as "30s" or "2m"';
+      default:
+        return 'an integer or a string';
+    }
+  }
+  switch (node.type) {
+    case 'object':
+      return 'a mapping (key: value)';
+    case 'array':
+      return 'a list';
+    case 'string':
+      return node['x-vireo-format'] === 'duration' ? 'a duration such as "30s", "1m" or "1h30m"' : 'a string';
+    case 'integer':
+      return 'an integer';
+    case 'number':
+      return 'a number';
+    case 'boolean':
+      return 'true or false';
+    default:
+      return 'any value';
+  }
+}
+
+function rangeText(node: SchemaNode): string | undefined {
+  const { minimum: min, maximum: max } = node;
+  if (min !== undefined && max !== undefined) return `from ${min} to ${max}`;
+  if (min !== undefined) return `${min} or more`;
+  if (max !== undefined) return `${max} or less`;
+  return undefined;
+}
+
+export interface ValidateOptions {
+  /** Report unknown fields as errors (default) or warnings. */
+  unknownFieldSeverity?: 'error' | 'warning';
+}
+
+export function validateValue(
+  schema: SchemaNode,
+  value: unknown,
+  path: FieldPath = [],
+  opts: ValidateOptions = {},
+): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  check(schema, value, [...path], out, opts);
+  return out;
+}
+
+function check(node: SchemaNode, value: unknown, path: (string | number)[], out: Diagnostic[], opts: ValidateOptions) {
+  if (node['x-vireo-deprecated'] !== undefined) {
+    out.push(
+      warning('deprecated', path, 'this field is deprecated', {
+        allowed: node['x-vireo-deprecated'],
+      }),
+    );
+  }
+  if (value === null) {
+    // Kubernetes prunes nulls of non-nullable fields: the field counts as absent.
+    if (!node.nullable) out.push(warning('null-value', path, 'an empty value is treated as if the field were absent'));
+    return;
+  }
+  const konst = node['x-vireo-const'];
+  if (konst !== undefined) {
+    if (value !== konst) out.push(error('value', path, `must be ${formatValue(konst)}`, { value, allowed: konst }));
+    return;
+  }
+  if (node['x-kubernetes-int-or-string']) {
+    checkIntOrString(node, value, path, out);
+    return;
+  }
+  switch (node.type) {
+    case undefined:
+      return; // any value (preserve-unknown-fields)
+    case 'object':
+      checkObject(node, value, path, out, opts);
+      return;
+    case 'array':
+      if (!Array.isArray(value)) {
+        out.push(typeError(node, value, path));
+        return;
+      }
+      if (node.minItems !== undefined && value.length < node.minItems)
+        out.push(error('min-items', path, `needs at least ${node.minItems} item(s)`, { value: value.length }));
+      if (node.maxItems !== undefined && value.length > node.maxItems)
+        out.push(error('max-items', path, `allows at most ${node.maxItems} item(s)`, { value: value.length }));
+      if (node.items) value.forEach((item, i) => check(node.items as SchemaNode, item, [...path, i], out, opts));
+      return;
+    case 'string':
+      checkString(node, value, path, out);
+      return;
+    case 'integer':
+    case 'number':
+      checkNumber(node, value, path, out);
+      return;
+    case 'boolean':
+      if (typeof value !== 'boolean') out.push(typeError(node, value, path));
+      return;
+  }
+}
+
+function typeError(node: SchemaNode, value: unknown, path: FieldPath): Diagnostic {
+  return error('type', path, `must be ${describeType(node)}`, { value, allowed: describeType(node) });
+}
+
+function checkIntOrString(node: SchemaNode, value: unknown, path: FieldPath, out: Diagnostic[]) {
+  const fmt = node['x-vireo-format'];
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value)) out.push(typeError(node, value, path));
+    else if (value < 0 && fmt !== undefined) out.push(error('range', path, 'must not be negative', { value, allowed: '0 or more' }));
+    return;
+  }
+  if (typeof value !== 'string') {
+    out.push(typeError(node, value, path));
+    return;
+  }
+  if (fmt === 'int-or-percent' && !/^\d+%?$/.test(value))
+    out.push(error('format', path, 'is not an integer or a percentage', { value, allowed: describeType(node) }));
+  if (fmt === 'int-or-duration' && parseIntOrDuration(value) === undefined)
+    out.push(error('format', path, 'is not a duration', { value, allowed: describeType(node) }));
+}
+
+function checkString(node: SchemaNode, value: unknown, path: FieldPath, out: Diagnostic[]) {
+  if (typeof value !== 'string') {
+    out.push(typeError(node, value, path));
+    return;
+  }
+  if (node.enum && !node.enum.includes(value)) {
+    const suggestion = didYouMean(value, node.enum.filter((e): e is string => typeof e === 'string'));
+    out.push(
+      error('enum', path, `${formatValue(value)} is not allowed${suggestion ? `; did you mean ${formatValue(suggestion)}?` : ''}`, {
+        value,
+        allowed: listAllowed(node.enum),
+      }),
+    );
+  }
+  if (node['x-vireo-format'] === 'duration' && parseGoDuration(value) === undefined)
+    out.push(error('format', path, 'is not a duration', { value, allowed: describeType(node) }));
+  if (node.minLength !== undefined && value.length < node.minLength)
+    out.push(
+      error('min-length', path, node.minLength === 1 ? 'must not be empty' : `must be at least ${node.minLength} characters`, {
+        value,
+      }),
+    );
+  if (node.maxLength !== undefined && value.length > node.maxLength)
+    out.push(error('max-length', path, `must be at most ${node.maxLength} characters`, { value }));
+  if (node.pattern !== undefined && !new RegExp(node.pattern).test(value))
+    out.push(error('pattern', path, 'has the wrong format', { value, allowed: `text matching /${node.pattern}/` }));
+}
+
+function checkNumber(node: SchemaNode, value: unknown, path: FieldPath, out: Diagnostic[]) {
+  if (typeof value !== 'number' || !Number.isFinite(value) || (node.type === 'integer' && !Number.isInteger(value))) {
+    out.push(typeError(node, value, path));
+    return;
+  }
+  const below = node.minimum !== undefined && value < node.minimum;
+  const above = node.maximum !== undefined && value > node.maximum;
+  const notAbove = node.exclusiveMinimum !== undefined && value <= node.exclusiveMinimum;
+  if (below || above) out.push(error('range', path, 'is out of range', { value, allowed: `${describeType(node)} ${rangeText(node)}` }));
+  if (notAbove)
+    out.push(error('range', path, 'is out of range', { value, allowed: `${describeType(node)} greater than ${node.exclusiveMinimum}` }));
+}
+
+function checkObject(node: SchemaNode, value: unknown, path: (string | number)[], out: Diagnostic[], opts: ValidateOptions) {
+  if (!isPlainObject(value)) {
+    out.push(typeError(node, value, path));
+    return;
+  }
+  const props = node.properties;
+  const open = node['x-kubernetes-preserve-unknown-fields'] === true;
+  for (const req of node.required ?? []) {
+    if (value[req] === undefined || value[req] === null) {
+      const child = props?.[req];
+      out.push(
+        error('required', [...path, req], 'is required', child ? { allowed: describeType(child) } : {}),
+      );
+    }
+  }
+  const additional = node.additionalProperties;
+  const known = props ? Object.keys(props) : [];
+  for (const [key, child] of Object.entries(value)) {
+    const childPath = [...path, key];
+    const childSchema = props?.[key];
+    if (childSchema) {
+      check(childSchema, child, childPath, out, opts);
+    } else if (typeof additional === 'object') {
+      check(additional, child, childPath, out, opts);
+    } else if (props && !open) {
+      const suggestion = didYouMean(key, known);
+      out.push({
+        ...error('unknown-field', childPath, `unknown field ${formatValue(key)}${suggestion ? `; did you mean ${formatValue(suggestion)}?` : ''}`, {
+          allowed: listAllowed(known),
+        }),
+        severity: opts.unknownFieldSeverity ?? 'error',
+      });
+    } else if (props && open && known.length > 0) {
+      // Open objects keep unknown keys, but one that is a near-miss of a known key is likely a typo.
+      const suggestion = didYouMean(key, known);
+      if (suggestion && suggestion !== key)
+        out.push(
+          warning('possible-typo', childPath, `field ${formatValue(key)} is kept as written; did you mean ${formatValue(suggestion)}?`),
+        );
+    }
+  }
+}
