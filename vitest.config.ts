@@ -1,9 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
+// .ci/run asks for a JSON report too, to print the "N passed, N failed" line.
+const report = process.env.VIREO_TEST_REPORT;
+
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    testTimeout: 30_000,
+    testTimeout: 60_000,
     pool: 'threads',
+    reporters: report ? ['default', ['json', { outputFile: report }]] : ['default'],
   },
 });

@@ -1,0 +1,79 @@
+import { formatDiagnostic } from '../../api/diagnostics.js';
+import { formatSeconds, type Plan, planFor } from '../../plan/plan.js';
+import { ExitCode, type Io, type OutputFormat, readSources, renderData, UsageError } from '../io.js';
+import { lintSources } from './lint.js';
+
+export interface PlanOptions {
+  files: string[];
+  output: OutputFormat;
+  /** Which Rollout or Canary, when the files hold several. */
+  name?: string;
+}
+
+export function runPlan(opts: PlanOptions, io: Io): number {
+  const sources = readSources(opts.files, io.stdin);
+  const { objects, diagnostics } = lintSources(sources);
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) {
+    for (const d of errors) io.err(`${formatDiagnostic(d)}\n`);
+    io.err(`cannot plan: ${errors.length} error(s); run vireo lint for details\n`);
+    return ExitCode.findings;
+  }
+  const releases = objects.filter(
+    (o) =>
+      (o.object.apiVersion === 'argoproj.io/v1alpha1' && o.object.kind === 'Rollout') ||
+      (o.object.apiVersion === 'flagger.app/v1beta1' && o.object.kind === 'Canary'),
+  );
+  const chosen = opts.name ? releases.filter((o) => o.object.metadata?.name === opts.name) : releases;
+  if (chosen.length === 0)
+    throw new UsageError(
+      opts.name
+        ? `no Rollout or Canary named ${opts.name} in the given files (found: ${releases.map((r) => r.object.metadata?.name).join(', ') || 'none'})`
+        : 'no Rollout or Canary in the given files',
+    );
+  const all = objects.map((o) => o.object);
+  const plans = chosen.map((o) => planFor(o.object, all));
+  if (opts.output !== 'text') {
+    io.out(renderData(plans.length === 1 ? plans[0] : { items: plans }, opts.output));
+  } else {
+    io.out(plans.map(renderPlan).join('\n'));
+  }
+  return ExitCode.ok;
+}
+
+const timeOf = (s: number | null) => (s === null ? 'until promoted' : formatSeconds(s));
+
+export function renderPlan(p: Plan): string {
+  const lines: string[] = [];
+  lines.push(`${p.object} (${p.dialect === 'argo' ? 'Argo Rollouts' : 'Flagger'} ${p.strategy}, ${p.replicas} replica(s))`);
+  const header = ['#', 'starts', 'weight', 'replicas', 'lasts', 'step', 'analyses'];
+  const rows = p.steps.map((s) => [
+    String(s.index),
+    `+${formatSeconds(s.startsAt)}`,
+    `${s.weight}%`,
+    Object.entries(s.replicas)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', '),
+    timeOf(s.seconds),
+    s.description,
+    s.analyses.join(', ') || '-',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const fmt = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  lines.push(fmt(header), ...rows.map(fmt));
+  lines.push(`then: ${p.promotion.description} (weight ${p.promotion.weight}%)`);
+  lines.push(
+    `minimum time to full promotion: ${formatSeconds(p.minTotalSeconds)}${p.manualGates ? ` plus ${p.manualGates} manual gate(s)` : ''}`,
+  );
+  if (p.earliestAbortSeconds === null) lines.push('earliest automatic abort: never (no analysis can fail it)');
+  else {
+    lines.push(`earliest automatic abort: ${formatSeconds(p.earliestAbortSeconds)} after the release starts`);
+    for (const a of p.abortPaths) lines.push(`  - at +${formatSeconds(a.atSeconds)}: ${a.source}: ${a.rule}`);
+  }
+  for (const n of p.notes) lines.push(`note: ${n}`);
+  return `${lines.join('\n')}\n`;
+}

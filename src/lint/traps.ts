@@ -1,0 +1,179 @@
+/**
+ * Warnings for traps users of Argo Rollouts and Flagger fall into: valid manifests that will not do
+ * what their authors most likely meant. Pure: objects in, diagnostics out.
+ */
+import { type Diagnostic, warning } from '../api/diagnostics.js';
+import type { ManifestObject } from '../api/kind.js';
+import { formatSeconds, metricTiming, planFor, weightLadder } from '../plan/plan.js';
+import { parseGoDuration, parseIntOrDuration } from '../api/duration.js';
+
+/** Seed 004: a statistical judgement needs at least 50 data points per metric per step. */
+export const MIN_DATA_POINTS = 50;
+/** Seed 004 recommends a first canary step of 5-10 % of traffic. */
+export const FIRST_WEIGHT_RANGE = { min: 5, max: 10 } as const;
+
+export interface TrapOptions {
+  /** Seconds between two samples of the monitoring system (Prometheus scrape interval), for Flagger. */
+  scrapeIntervalSeconds?: number;
+}
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** Flagger providers whose router can route by header or cookie (A/B testing, flagger.md §1.1). */
+const flaggerMatchProviders = ['istio', 'appmesh', 'nginx', 'contour', 'gloo', 'gatewayapi'];
+
+/** Traps in `targets`; `context` holds the objects they may refer to (templates, Deployments). */
+export function findTraps(
+  targets: readonly ManifestObject[],
+  opts: TrapOptions = {},
+  context: readonly ManifestObject[] = targets,
+): Diagnostic[] {
+  const objects = context;
+  const out: Diagnostic[] = [];
+  for (const o of targets) {
+    try {
+      if (o.apiVersion === 'argoproj.io/v1alpha1' && o.kind === 'Rollout') out.push(...rolloutTraps(o, objects));
+      if (o.apiVersion === 'flagger.app/v1beta1' && o.kind === 'Canary') out.push(...canaryTraps(o, opts));
+    } catch {
+      // Traps are advice; a shape the schema already reported must not stop the others.
+    }
+  }
+  return out;
+}
+
+function firstWeightTrap(weight: number, path: (string | number)[]): Diagnostic[] {
+  if (weight >= FIRST_WEIGHT_RANGE.min && weight <= FIRST_WEIGHT_RANGE.max) return [];
+  const why =
+    weight < FIRST_WEIGHT_RANGE.min
+      ? 'so little traffic reaches the canary that a bad version takes long to show'
+      : 'a bad version reaches many users before the first check';
+  return [
+    warning('lint/first-weight', path, `the first canary step sends ${weight}% of traffic: ${why}`, {
+      value: weight,
+      allowed: `${FIRST_WEIGHT_RANGE.min}% to ${FIRST_WEIGHT_RANGE.max}% for the first step`,
+    }),
+  ];
+}
+
+function rolloutTraps(ro: ManifestObject, objects: readonly ManifestObject[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const canary = obj(obj(obj(ro.spec).strategy).canary);
+  const steps = arr(canary.steps).map(obj);
+  const base = ['spec', 'strategy', 'canary', 'steps'];
+  steps.forEach((step, i) => {
+    if (step.pause !== undefined && obj(step.pause).duration === undefined) {
+      out.push(
+        warning('lint/indefinite-pause', [...base, i, 'pause'], 'a pause without a duration waits until someone runs `vireo promote`', {
+          allowed: 'pause: {duration: 10m} to continue by itself',
+        }),
+      );
+    }
+  });
+  const firstWeight = steps.findIndex((s) => typeof s.setWeight === 'number' && (s.setWeight as number) > 0);
+  if (firstWeight >= 0) out.push(...firstWeightTrap(steps[firstWeight]!.setWeight as number, [...base, firstWeight, 'setWeight']));
+
+  // Data points: how many measurements each analysis metric takes while the canary holds one weight.
+  const plan = planFor(ro, objects);
+  const holds = new Map<number, { weight: number; seconds: number; from: number }>(); // keyed by setWeight step
+  let current: { weight: number; seconds: number; from: number } | undefined;
+  for (const s of plan.steps) {
+    if (s.action === 'setWeight') {
+      current = { weight: s.weight, seconds: 0, from: s.index };
+      holds.set(s.index, current);
+    } else if (current && s.seconds !== null) current.seconds += s.seconds;
+  }
+  const bg = obj(canary.analysis);
+  if (Object.keys(bg).length > 0) {
+    const startingStep = typeof bg.startingStep === 'number' ? bg.startingStep : 0;
+    const metrics = templateMetrics(bg, objects);
+    const measured = [...holds.values()].filter((h) => h.from >= startingStep && h.weight > 0 && h.seconds > 0);
+    for (const m of metrics) {
+      const interval = parseGoDuration(str(m.interval) ?? '');
+      if (!interval || measured.length === 0) continue;
+      const shortest = measured.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+      const points = Math.floor((shortest.seconds * 1000) / interval);
+      if (points < MIN_DATA_POINTS)
+        out.push(
+          warning(
+            'lint/few-data-points',
+            ['spec', 'strategy', 'canary', 'analysis'],
+            `metric ${str(m.name) ?? ''} is measured at most ${points} time(s) at weight ${shortest.weight}% (${formatSeconds(shortest.seconds)} every ${formatSeconds(interval / 1000)}); a reliable judgement needs ${MIN_DATA_POINTS}`,
+            { allowed: `hold each weight for at least ${formatSeconds((MIN_DATA_POINTS * interval) / 1000)}, or measure more often` },
+          ),
+        );
+    }
+  }
+  steps.forEach((step, i) => {
+    if (step.analysis === undefined) return;
+    for (const m of templateMetrics(obj(step.analysis), objects)) {
+      const t = metricTiming(m);
+      const count = typeof m.count === 'number' ? m.count : t.successSeconds === null ? undefined : 1;
+      if (count === undefined) {
+        out.push(
+          warning('lint/endless-step-analysis', [...base, i, 'analysis'], `metric ${t.name} has an interval and no count, so this step never completes by itself`, {
+            allowed: 'set count, or use it as a background analysis',
+          }),
+        );
+      } else if (count < MIN_DATA_POINTS) {
+        out.push(
+          warning('lint/few-data-points', [...base, i, 'analysis'], `metric ${t.name} takes ${count} measurement(s); a reliable judgement needs ${MIN_DATA_POINTS}`, {
+            value: count,
+            allowed: `count of ${MIN_DATA_POINTS} or more`,
+          }),
+        );
+      }
+    }
+  });
+  return out;
+}
+
+function templateMetrics(analysis: Obj, objects: readonly ManifestObject[]): Obj[] {
+  const metrics: Obj[] = [];
+  for (const t of arr(analysis.templates)) {
+    const to = obj(t);
+    const kind = to.clusterScope === true ? 'ClusterAnalysisTemplate' : 'AnalysisTemplate';
+    const tpl = objects.find((o) => o.kind === kind && o.metadata?.name === str(to.templateName));
+    if (tpl) metrics.push(...arr(obj(tpl.spec).metrics).map(obj));
+  }
+  return metrics;
+}
+
+function canaryTraps(cd: ManifestObject, opts: TrapOptions): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const spec = obj(cd.spec);
+  const key = spec.analysis !== undefined ? 'analysis' : 'canaryAnalysis';
+  const analysis = obj(spec[key]);
+  if (Object.keys(analysis).length === 0 || spec.skipAnalysis === true) return out;
+  const iterations = typeof analysis.iterations === 'number' ? analysis.iterations : 0;
+  const provider = str(spec.provider);
+  if (iterations === 0 && provider !== 'kubernetes') {
+    const ladder = weightLadder(analysis);
+    const path = Array.isArray(analysis.stepWeights) ? ['spec', key, 'stepWeights', 0] : ['spec', key, 'stepWeight'];
+    if (ladder.length > 0) out.push(...firstWeightTrap(ladder[0]!, path));
+  }
+  if (arr(analysis.match).length > 0 && provider && !flaggerMatchProviders.some((p) => provider.startsWith(p)))
+    out.push(
+      warning('lint/match-unsupported', ['spec', key, 'match'], `provider ${provider} cannot route by header or cookie; the match is ignored`, {
+        value: provider,
+        allowed: flaggerMatchProviders.join(', '),
+      }),
+    );
+  // Each check covers one interval of samples; seed 004 wants 50 per step.
+  const scrape = opts.scrapeIntervalSeconds ?? 15;
+  const intervalMs = parseIntOrDuration(str(analysis.interval) ?? '60s') ?? 60_000;
+  const stepSeconds = Math.max(10, intervalMs / 1000);
+  const points = Math.floor(stepSeconds / scrape);
+  if (points < MIN_DATA_POINTS && arr(analysis.metrics).length > 0)
+    out.push(
+      warning(
+        'lint/few-data-points',
+        ['spec', key, 'interval'],
+        `each step lasts one interval (${formatSeconds(stepSeconds)}), about ${points} sample(s) at a ${scrape}s scrape interval; a reliable judgement needs ${MIN_DATA_POINTS}`,
+        { value: str(analysis.interval) ?? '60s (default)', allowed: `an interval of at least ${formatSeconds(MIN_DATA_POINTS * scrape)}` },
+      ),
+    );
+  return out;
+}
