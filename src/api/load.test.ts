@@ -45,7 +45,7 @@ metadata: {name: w}
     expect(r.objects.map((o) => [o.object.kind, o.category, o.line])).toEqual([
       ['Rollout', 'vireo', 1],
       ['Service', 'kubernetes', 22],
-      ['Widget', 'unknown', 29],
+      ['Widget', 'unknown', 28],
     ]);
     expect(r.all.filter((d) => d.severity === 'error')).toEqual([]);
     expect(r.all.map((d) => d.code)).toEqual(['unknown-kind']);

@@ -140,11 +140,12 @@ class Lexer {
     };
     if (src[this.i] === '0') {
       this.i++;
-      const p = src[this.i];
-      if (p === 'x' || p === 'X') digits = '0123456789abcdefABCDEF_';
-      else if (p === 'o' || p === 'O') digits = '01234567_';
-      else if (p === 'b' || p === 'B') digits = '01_';
-      if (digits.length !== 11) this.i++;
+      const prefix = (src[this.i] ?? '').toLowerCase();
+      const base = prefix === 'x' ? '0123456789abcdefABCDEF_' : prefix === 'o' ? '01234567_' : prefix === 'b' ? '01_' : '';
+      if (base !== '') {
+        digits = base;
+        this.i++;
+      }
     }
     acceptRun(digits);
     // `1..3` is a range: a dot followed by another dot does not belong to the number.

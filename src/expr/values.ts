@@ -539,3 +539,74 @@ export function toJS(v: unknown, meter: Meter, depth = 0): unknown {
       return v;
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Member access, indexing and slicing (expr's runtime.Fetch / runtime.Slice).
+
+/** Array index from an int or a float (truncated, as Go's runtime.ToInt does). */
+export function toIndex(key: unknown): number {
+  if (typeof key === 'bigint') {
+    return key > 9007199254740991n || key < -9007199254740991n ? Number.NaN : Number(key);
+  }
+  if (typeof key === 'number') return Math.trunc(key);
+  throw typeFault(`cannot use ${typeName(key)} as array index`);
+}
+
+function keyText(key: unknown): string {
+  return typeof key === 'string' ? key : describe(key);
+}
+
+export function fetch(obj: unknown, key: unknown): unknown {
+  if (Array.isArray(obj)) {
+    let i = toIndex(key);
+    const len = obj.length;
+    if (i < 0) i += len;
+    if (!(i >= 0 && i < len)) throw runtimeFault(`index out of range: ${keyText(key)} (array length is ${len})`);
+    return obj[i];
+  }
+  switch (kindOf(obj)) {
+    case 'map': {
+      // Maps have string keys; nil looks up the zero value "" as Go's reflect.Zero(key type) does.
+      if (typeof key === 'string') return mapGet(obj as ExprMap, key);
+      if (isNil(key)) return mapGet(obj as ExprMap, '');
+      throw typeFault(`cannot use ${typeName(key)} as map key`);
+    }
+    case 'string': {
+      // Go indexes a string by byte and yields the byte (an integer).
+      const s = obj as string;
+      let i = toIndex(key);
+      const len = byteLength(s);
+      if (i < 0) i += len;
+      if (!(i >= 0 && i < len)) throw runtimeFault(`index out of range: ${keyText(key)} (string length is ${len})`);
+      return BigInt(byteAt(s, i) ?? 0);
+    }
+    case 'nil':
+      throw runtimeFault(`cannot fetch ${keyText(key)} from nil`);
+    default:
+      throw typeFault(`cannot fetch ${keyText(key)} from ${typeName(obj)}`);
+  }
+}
+
+/** obj[from:to] with Go-like clamping; negative bounds count from the end. */
+export function slice(obj: unknown, from: unknown, to: unknown, meter: Meter): unknown {
+  const k = kindOf(obj);
+  if (k !== 'array' && k !== 'string') {
+    if (k === 'nil') throw runtimeFault('cannot slice nil');
+    throw typeFault(`cannot slice ${typeName(obj)}`);
+  }
+  const len = k === 'array' ? (obj as unknown[]).length : byteLength(obj as string);
+  const bound = (v: unknown, dflt: number): number => {
+    if (v === undefined) return dflt;
+    let i = toIndex(v);
+    if (Number.isNaN(i)) i = 0;
+    if (i < 0) i += len;
+    return Math.min(Math.max(i, 0), len);
+  };
+  const a = bound(from, 0);
+  const b = Math.max(bound(to, len), a);
+  if (k === 'array') {
+    meter.tick(b - a);
+    return (obj as unknown[]).slice(a, b);
+  }
+  return byteSlice(obj as string, a, b);
+}

@@ -43,7 +43,8 @@ const INT_TEXT = /^[+-]?\d+$/;
 
 export function readIntField(value: unknown): IntField {
   if (value === undefined || value === null) return { kind: 'absent' };
-  if (typeof value === 'number') return Number.isInteger(value) ? { kind: 'int', value } : { kind: 'invalid' };
+  if (typeof value === 'number')
+    return Number.isInteger(value) ? { kind: 'int', value } : { kind: 'invalid' };
   if (typeof value === 'string') {
     if (INT_TEXT.test(value)) return { kind: 'int', value: Number(value) };
     if (value.includes('{{')) return { kind: 'placeholder' };
@@ -73,12 +74,14 @@ export function scanPlaceholders(text: string): PlaceholderScan {
 }
 
 /** The arg name of an `args.NAME` tag, or undefined for any other tag. */
-export const argNameOfTag = (tag: string): string | undefined => (tag.startsWith('args.') ? tag.slice(5) : undefined);
+export const argNameOfTag = (tag: string): string | undefined =>
+  tag.startsWith('args.') ? tag.slice(5) : undefined;
 
 /** Every string in a value (object keys included), with its path. */
 function* stringsIn(value: unknown, path: Path): Generator<[string, Path]> {
   if (typeof value === 'string') yield [value, path];
-  else if (Array.isArray(value)) for (let i = 0; i < value.length; i++) yield* stringsIn(value[i], [...path, i]);
+  else if (Array.isArray(value))
+    for (let i = 0; i < value.length; i++) yield* stringsIn(value[i], [...path, i]);
   else if (isObj(value))
     for (const [k, v] of Object.entries(value)) {
       if (k.includes('{{')) yield [k, [...path, k]];
@@ -141,10 +144,15 @@ function checkMetric(m: Obj, p: Path, out: Diagnostic[]) {
     fields[key] = f;
     if (f.kind === 'invalid')
       out.push(
-        error('argo/metric-not-integer', [...p, key], 'must be an integer or an {{args.x}} placeholder holding one', {
-          value: m[key],
-          allowed: 'an integer, e.g. 3 or "3"',
-        }),
+        error(
+          'argo/metric-not-integer',
+          [...p, key],
+          'must be an integer or an {{args.x}} placeholder holding one',
+          {
+            value: m[key],
+            allowed: 'an integer, e.g. 3 or "3"',
+          },
+        ),
       );
   }
   const int = (key: string) => {
@@ -154,10 +162,16 @@ function checkMetric(m: Obj, p: Path, out: Diagnostic[]) {
 
   const count = int('count');
   if (count !== undefined && count < 0)
-    out.push(error('argo/metric-count-negative', [...p, 'count'], 'must not be negative', { value: m.count, allowed: '0 or more' }));
+    out.push(
+      error('argo/metric-count-negative', [...p, 'count'], 'must not be negative', {
+        value: m.count,
+        allowed: '0 or more',
+      }),
+    );
   for (const [key, { min, allowed }] of Object.entries(LIMIT_MINIMUM)) {
     const v = int(key);
-    if (v !== undefined && v < min) out.push(error('argo/metric-limit-range', [...p, key], 'is too small', { value: m[key], allowed }));
+    if (v !== undefined && v < min)
+      out.push(error('argo/metric-limit-range', [...p, key], 'is too small', { value: m[key], allowed }));
   }
   if (count !== undefined && count > 0) {
     // Argo: "count must be >= failureLimit" (and inconclusiveLimit, consecutiveSuccessLimit).
@@ -165,19 +179,29 @@ function checkMetric(m: Obj, p: Path, out: Diagnostic[]) {
       const v = int(key);
       if (v !== undefined && v > count)
         out.push(
-          error('argo/metric-limit-exceeds-count', [...p, key], `is greater than count (${count}), so it can never be reached`, {
-            value: m[key],
-            allowed: `at most count (${count})`,
-          }),
+          error(
+            'argo/metric-limit-exceeds-count',
+            [...p, key],
+            `is greater than count (${count}), so it can never be reached`,
+            {
+              value: m[key],
+              allowed: `at most count (${count})`,
+            },
+          ),
         );
     }
   }
   if (count !== undefined && count > 1 && !nonEmptyString(m.interval))
     out.push(
-      error('argo/metric-count-requires-interval', [...p, 'count'], 'more than one measurement needs an interval between them', {
-        value: m.count,
-        allowed: 'count 0 or 1, or set interval',
-      }),
+      error(
+        'argo/metric-count-requires-interval',
+        [...p, 'count'],
+        'more than one measurement needs an interval between them',
+        {
+          value: m.count,
+          allowed: 'count 0 or 1, or set interval',
+        },
+      ),
     );
   // failureLimit -1 turns failure counting off; then consecutiveSuccessLimit (0 = off) must be on.
   const csl = fields.consecutiveSuccessLimit;
@@ -195,13 +219,22 @@ function checkMetric(m: Obj, p: Path, out: Diagnostic[]) {
     const c = m[key];
     if (typeof c !== 'string' || c.trim() !== '') continue;
     if (c === '')
-      out.push(warning('argo/metric-condition-empty', [...p, key], 'is empty and is treated as not set', { value: c }));
+      out.push(
+        warning('argo/metric-condition-empty', [...p, key], 'is empty and is treated as not set', {
+          value: c,
+        }),
+      );
     else
       out.push(
-        error('argo/metric-condition-empty', [...p, key], 'holds only whitespace, which is not an expression', {
-          value: c,
-          allowed: 'an expression such as "result[0] >= 0.95"',
-        }),
+        error(
+          'argo/metric-condition-empty',
+          [...p, key],
+          'holds only whitespace, which is not an expression',
+          {
+            value: c,
+            allowed: 'an expression such as "result[0] >= 0.95"',
+          },
+        ),
       );
   }
 
@@ -226,22 +259,33 @@ function checkProvider(provider: Obj, p: Path, out: Diagnostic[]) {
     );
   else if (set.length > 1)
     out.push(
-      error('argo/metric-provider-multiple', p, `sets ${set.length} providers (${set.join(', ')}); a metric takes exactly one`, {
-        value: set,
-        allowed: 'exactly one provider',
-      }),
+      error(
+        'argo/metric-provider-multiple',
+        p,
+        `sets ${set.length} providers (${set.join(', ')}); a metric takes exactly one`,
+        {
+          value: set,
+          allowed: 'exactly one provider',
+        },
+      ),
     );
 
   if (isObj(provider.prometheus)) checkPrometheus(provider.prometheus, [...p, 'prometheus'], out);
   if (isObj(provider.web)) checkWeb(provider.web, [...p, 'web'], out);
   if (isObj(provider.datadog)) checkDatadog(provider.datadog, [...p, 'datadog'], out);
-  if (isObj(provider.cloudWatch)) checkDuration(provider.cloudWatch.interval, [...p, 'cloudWatch', 'interval'], out);
-  if (isObj(provider.skywalking)) checkDuration(provider.skywalking.interval, [...p, 'skywalking', 'interval'], out);
+  if (isObj(provider.cloudWatch))
+    checkDuration(provider.cloudWatch.interval, [...p, 'cloudWatch', 'interval'], out);
+  if (isObj(provider.skywalking))
+    checkDuration(provider.skywalking.interval, [...p, 'skywalking', 'interval'], out);
 }
 
 function checkPrometheus(prom: Obj, p: Path, out: Diagnostic[]) {
   if (!nonEmptyString(prom.query))
-    out.push(error('argo/prometheus-query-missing', [...p, 'query'], 'a Prometheus metric needs a query', { allowed: 'a PromQL query' }));
+    out.push(
+      error('argo/prometheus-query-missing', [...p, 'query'], 'a Prometheus metric needs a query', {
+        allowed: 'a PromQL query',
+      }),
+    );
   if (!nonEmptyString(prom.address))
     out.push(
       warning(
@@ -255,9 +299,14 @@ function checkPrometheus(prom: Obj, p: Path, out: Diagnostic[]) {
   if (isObj(range)) {
     if (!nonEmptyString(range.step))
       out.push(
-        error('argo/prometheus-range-step-missing', [...p, 'rangeQuery', 'step'], 'a range query needs a step', {
-          allowed: 'a duration such as "1m"',
-        }),
+        error(
+          'argo/prometheus-range-step-missing',
+          [...p, 'rangeQuery', 'step'],
+          'a range query needs a step',
+          {
+            allowed: 'a duration such as "1m"',
+          },
+        ),
       );
     else checkDuration(range.step, [...p, 'rangeQuery', 'step'], out);
   }
@@ -265,7 +314,12 @@ function checkPrometheus(prom: Obj, p: Path, out: Diagnostic[]) {
 
 function checkWeb(web: Obj, p: Path, out: Diagnostic[]) {
   if (web.url === '')
-    out.push(error('argo/web-url-empty', [...p, 'url'], 'must not be empty', { value: web.url, allowed: 'an http(s) URL' }));
+    out.push(
+      error('argo/web-url-empty', [...p, 'url'], 'must not be empty', {
+        value: web.url,
+        allowed: 'an http(s) URL',
+      }),
+    );
   const hasBody = nonEmptyString(web.body);
   const hasJson = web.jsonBody !== undefined && web.jsonBody !== null;
   if (hasBody && hasJson)
@@ -277,10 +331,15 @@ function checkWeb(web: Obj, p: Path, out: Diagnostic[]) {
   const method = web.method ?? 'GET';
   if ((hasBody || hasJson) && (method === 'GET' || method === ''))
     out.push(
-      error('argo/web-body-requires-post-or-put', [...p, 'method'], 'a request body is only sent with POST or PUT', {
-        value: web.method ?? 'GET (default)',
-        allowed: 'POST or PUT',
-      }),
+      error(
+        'argo/web-body-requires-post-or-put',
+        [...p, 'method'],
+        'a request body is only sent with POST or PUT',
+        {
+          value: web.method ?? 'GET (default)',
+          allowed: 'POST or PUT',
+        },
+      ),
     );
 }
 
@@ -296,22 +355,40 @@ function checkDatadog(dd: Obj, p: Path, out: Diagnostic[]) {
       }),
     );
   if (hasQuery && queries > 0)
-    out.push(error('argo/datadog-query-and-queries', [...p, 'queries'], 'query and queries cannot both be set', { allowed: 'one of them' }));
-  if (apiVersion === 'v1' && !hasQuery && queries > 0)
     out.push(
-      error('argo/datadog-queries-need-v2', [...p, 'apiVersion'], 'queries are only supported by the v2 API (apiVersion defaults to v1)', {
-        value: dd.apiVersion ?? 'v1 (default)',
-        allowed: 'v2',
+      error('argo/datadog-query-and-queries', [...p, 'queries'], 'query and queries cannot both be set', {
+        allowed: 'one of them',
       }),
     );
+  if (apiVersion === 'v1' && !hasQuery && queries > 0)
+    out.push(
+      error(
+        'argo/datadog-queries-need-v2',
+        [...p, 'apiVersion'],
+        'queries are only supported by the v2 API (apiVersion defaults to v1)',
+        {
+          value: dd.apiVersion ?? 'v1 (default)',
+          allowed: 'v2',
+        },
+      ),
+    );
   if (nonEmptyString(dd.formula) && queries === 0)
-    out.push(error('argo/datadog-formula-without-queries', [...p, 'formula'], 'a formula needs queries', { value: dd.formula }));
+    out.push(
+      error('argo/datadog-formula-without-queries', [...p, 'formula'], 'a formula needs queries', {
+        value: dd.formula,
+      }),
+    );
   if (!nonEmptyString(dd.formula) && queries > 1)
     out.push(
-      error('argo/datadog-formula-missing', [...p, 'queries'], `${queries} queries need a formula that combines them`, {
-        value: Object.keys(dd.queries as Obj),
-        allowed: 'a formula such as "a / b"',
-      }),
+      error(
+        'argo/datadog-formula-missing',
+        [...p, 'queries'],
+        `${queries} queries need a formula that combines them`,
+        {
+          value: Object.keys(dd.queries as Obj),
+          allowed: 'a formula such as "a / b"',
+        },
+      ),
     );
 }
 
@@ -323,7 +400,10 @@ type TemplateKind = 'AnalysisTemplate' | 'ClusterAnalysisTemplate';
 const templateKey = (kind: string, name: string) => `${kind}/${name}`;
 const refKey = (ref: Obj) =>
   typeof ref.templateName === 'string'
-    ? templateKey(ref.clusterScope === true ? 'ClusterAnalysisTemplate' : 'AnalysisTemplate', ref.templateName)
+    ? templateKey(
+        ref.clusterScope === true ? 'ClusterAnalysisTemplate' : 'AnalysisTemplate',
+        ref.templateName,
+      )
     : undefined;
 
 /** Every list of `{templateName, clusterScope}` references inside an argoproj.io object. */
@@ -342,10 +422,16 @@ function* templateLists(value: unknown): Generator<Obj[]> {
  * loaded together are grouped that way; `complete` is false when a group refers to a template that
  * was not loaded, in which case an undeclared arg cannot be told apart from one declared there.
  */
-function declaredArgsForTemplate(obj: ManifestObject, ctx: RuleContext): { names: Set<string>; complete: boolean } {
+function declaredArgsForTemplate(
+  obj: ManifestObject,
+  ctx: RuleContext,
+): { names: Set<string>; complete: boolean } {
   const templates = new Map<string, ManifestObject>();
   for (const o of ctx.objects)
-    if (o.apiVersion?.startsWith('argoproj.io/') && (o.kind === 'AnalysisTemplate' || o.kind === 'ClusterAnalysisTemplate'))
+    if (
+      o.apiVersion?.startsWith('argoproj.io/') &&
+      (o.kind === 'AnalysisTemplate' || o.kind === 'ClusterAnalysisTemplate')
+    )
       if (typeof o.metadata?.name === 'string') templates.set(templateKey(o.kind, o.metadata.name), o);
   const self = typeof obj.metadata?.name === 'string' ? templateKey(obj.kind, obj.metadata.name) : undefined;
   if (self && !templates.has(self)) templates.set(self, obj);
@@ -368,7 +454,8 @@ function declaredArgsForTemplate(obj: ManifestObject, ctx: RuleContext): { names
   for (const o of sources) {
     if (!o.apiVersion?.startsWith('argoproj.io/')) continue;
     const owner =
-      (o.kind === 'AnalysisTemplate' || o.kind === 'ClusterAnalysisTemplate') && typeof o.metadata?.name === 'string'
+      (o.kind === 'AnalysisTemplate' || o.kind === 'ClusterAnalysisTemplate') &&
+      typeof o.metadata?.name === 'string'
         ? templateKey(o.kind as TemplateKind, o.metadata.name)
         : undefined;
     for (const list of templateLists(o.spec)) {
@@ -416,10 +503,14 @@ const metricsRule =
     const out: Diagnostic[] = [];
     const metrics = spec.metrics;
     const nested = asArray(spec.templates).length > 0;
-    if ((metrics === undefined || (Array.isArray(metrics) && metrics.length === 0)) && !(flavour === 'template' && nested))
+    if (
+      (metrics === undefined || (Array.isArray(metrics) && metrics.length === 0)) &&
+      !(flavour === 'template' && nested)
+    )
       out.push(
         error('argo/analysis-no-metrics', ['spec', 'metrics'], 'at least one metric is required', {
-          allowed: flavour === 'template' ? 'one or more metrics, or nested templates' : 'one or more metrics',
+          allowed:
+            flavour === 'template' ? 'one or more metrics, or nested templates' : 'one or more metrics',
         }),
       );
     const seen = new Set<string>();
@@ -429,10 +520,15 @@ const metricsRule =
       if (typeof m.name === 'string') {
         if (seen.has(m.name))
           out.push(
-            error('argo/metric-name-duplicate', [...p, 'name'], `another metric is already named ${JSON.stringify(m.name)}`, {
-              value: m.name,
-              allowed: 'a name used by no other metric',
-            }),
+            error(
+              'argo/metric-name-duplicate',
+              [...p, 'name'],
+              `another metric is already named ${JSON.stringify(m.name)}`,
+              {
+                value: m.name,
+                allowed: 'a name used by no other metric',
+              },
+            ),
           );
         seen.add(m.name);
       }
@@ -441,9 +537,15 @@ const metricsRule =
     asArray(spec.templates).forEach((t, i) => {
       if (isObj(t) && !nonEmptyString(t.templateName))
         out.push(
-          error('argo/template-ref-name-missing', ['spec', 'templates', i, 'templateName'], 'a nested template reference needs a templateName', {
-            allowed: 'the name of an AnalysisTemplate (or a ClusterAnalysisTemplate with clusterScope: true)',
-          }),
+          error(
+            'argo/template-ref-name-missing',
+            ['spec', 'templates', i, 'templateName'],
+            'a nested template reference needs a templateName',
+            {
+              allowed:
+                'the name of an AnalysisTemplate (or a ClusterAnalysisTemplate with clusterScope: true)',
+            },
+          ),
         );
     });
     return out;
@@ -463,10 +565,15 @@ const argsRule =
       if (typeof a.name === 'string') {
         if (seen.has(a.name))
           out.push(
-            error('argo/arg-name-duplicate', [...p, 'name'], `another arg is already named ${JSON.stringify(a.name)}`, {
-              value: a.name,
-              allowed: 'a name used by no other arg',
-            }),
+            error(
+              'argo/arg-name-duplicate',
+              [...p, 'name'],
+              `another arg is already named ${JSON.stringify(a.name)}`,
+              {
+                value: a.name,
+                allowed: 'a name used by no other arg',
+              },
+            ),
           );
         seen.add(a.name);
       }
@@ -493,9 +600,14 @@ const argsRule =
       }
       if (flavour === 'run' && !hasValue && !hasValueFrom)
         out.push(
-          error('argo/arg-unresolved', p, `arg ${JSON.stringify(a.name)} has no value; an AnalysisRun needs every arg resolved`, {
-            allowed: 'value or valueFrom',
-          }),
+          error(
+            'argo/arg-unresolved',
+            p,
+            `arg ${JSON.stringify(a.name)} has no value; an AnalysisRun needs every arg resolved`,
+            {
+              allowed: 'value or valueFrom',
+            },
+          ),
         );
     });
     return out;
@@ -512,7 +624,8 @@ const metricSelectorsRule =
       .map((m) => (isObj(m) && typeof m.name === 'string' ? m.name : undefined))
       .filter((n): n is string => n !== undefined);
     // With nested templates the run's metrics also come from elsewhere; matching cannot be judged here.
-    const known = flavour === 'run' || asArray(spec.templates).length === 0;
+    // Without any metric, analysis-no-metrics already says what is wrong.
+    const known = (flavour === 'run' || asArray(spec.templates).length === 0) && names.length > 0;
     for (const field of ['dryRun', 'measurementRetention'] as const) {
       const label = field === 'dryRun' ? 'dry-run' : 'measurement-retention';
       const seen = new Set<string>();
@@ -521,28 +634,47 @@ const metricSelectorsRule =
         const p: Path = ['spec', field, i, 'metricName'];
         const pattern = entry.metricName;
         if (seen.has(pattern))
-          out.push(error(`argo/${label}-duplicate`, p, `another ${field} rule already names ${JSON.stringify(pattern)}`, { value: pattern }));
+          out.push(
+            error(
+              `argo/${label}-duplicate`,
+              p,
+              `another ${field} rule already names ${JSON.stringify(pattern)}`,
+              { value: pattern },
+            ),
+          );
         seen.add(pattern);
         if (known && !names.some((n) => metricNameMatches(pattern, n)))
           out.push(
             error(`argo/${label}-unmatched`, p, 'matches no metric of this analysis', {
               value: pattern,
-              allowed: names.length ? `a metric name or regular expression matching one of ${names.join(', ')}` : 'a metric name',
+              allowed: names.length
+                ? `a metric name or regular expression matching one of ${names.join(', ')}`
+                : 'a metric name',
             }),
           );
         else if (field === 'dryRun' && pattern === '*')
           out.push(
-            warning('argo/dry-run-wildcard', p, 'Argo Rollouts reads metricName as a regular expression, where "*" is invalid', {
-              value: pattern,
-              allowed: '".*" for all metrics',
-            }),
+            warning(
+              'argo/dry-run-wildcard',
+              p,
+              'Argo Rollouts reads metricName as a regular expression, where "*" is invalid',
+              {
+                value: pattern,
+                allowed: '".*" for all metrics',
+              },
+            ),
           );
         if (field === 'measurementRetention' && typeof entry.limit === 'number' && entry.limit < 1)
           out.push(
-            error('argo/measurement-retention-limit', ['spec', field, i, 'limit'], 'must keep at least one measurement', {
-              value: entry.limit,
-              allowed: '1 or more',
-            }),
+            error(
+              'argo/measurement-retention-limit',
+              ['spec', field, i, 'limit'],
+              'must keep at least one measurement',
+              {
+                value: entry.limit,
+                allowed: '1 or more',
+              },
+            ),
           );
       });
     }
@@ -572,21 +704,38 @@ const placeholdersRule =
           const arg = argNameOfTag(tag);
           if (arg === undefined)
             out.push(
-              error('argo/placeholder-unresolvable', path, `{{${tag}}} is not an arg placeholder and cannot be resolved`, {
-                value: text,
-                allowed: '{{args.NAME}} for a declared arg',
-              }),
+              error(
+                'argo/placeholder-unresolvable',
+                path,
+                `{{${tag}}} is not an arg placeholder and cannot be resolved`,
+                {
+                  value: text,
+                  allowed: '{{args.NAME}} for a declared arg',
+                },
+              ),
             );
           else if (!declared.names.has(arg) && declared.complete)
             out.push(
-              error('argo/arg-undeclared', path, `uses {{args.${arg}}}, but no arg ${JSON.stringify(arg)} is declared`, {
-                value: text,
-                allowed: declared.names.size ? `one of ${[...declared.names].join(', ')}` : 'declare it under spec.args',
-              }),
+              error(
+                'argo/arg-undeclared',
+                path,
+                `uses {{args.${arg}}}, but no arg ${JSON.stringify(arg)} is declared`,
+                {
+                  value: text,
+                  allowed: declared.names.size
+                    ? `one of ${[...declared.names].join(', ')}`
+                    : 'declare it under spec.args',
+                },
+              ),
             );
         }
         if (unterminated)
-          out.push(error('argo/placeholder-unterminated', path, 'has "{{" with no closing "}}"', { value: text, allowed: '{{args.NAME}}' }));
+          out.push(
+            error('argo/placeholder-unterminated', path, 'has "{{" with no closing "}}"', {
+              value: text,
+              allowed: '{{args.NAME}}',
+            }),
+          );
       }
     });
     return out;
@@ -599,4 +748,9 @@ export const analysisTemplateRules: Rule[] = [
   placeholdersRule('template'),
 ];
 
-export const analysisRunRules: Rule[] = [metricsRule('run'), argsRule('run'), metricSelectorsRule('run'), placeholdersRule('run')];
+export const analysisRunRules: Rule[] = [
+  metricsRule('run'),
+  argsRule('run'),
+  metricSelectorsRule('run'),
+  placeholdersRule('run'),
+];

@@ -10,12 +10,31 @@ import { type Diagnostic, error } from '../diagnostics.js';
 import type { KindDefinition, Rule } from '../kind.js';
 import { labelSelector, podTemplateSpec } from '../kube.js';
 import { duration, enumOf, objectHeader, type Static, Type } from '../schema.js';
-import { dryRunList, fieldRef, measurementRetentionList, podTemplateMetadata, rolloutDefaults } from './rollout.js';
+import {
+  dryRunList,
+  fieldRef,
+  measurementRetentionList,
+  podTemplateMetadata,
+  rolloutDefaults,
+} from './rollout.js';
 import { asList, asObj, asStr, checkSelector } from './rollout-rules.js';
 
-export const analysisPhases = ['Pending', 'Running', 'Successful', 'Failed', 'Error', 'Inconclusive'] as const;
+export const analysisPhases = [
+  'Pending',
+  'Running',
+  'Successful',
+  'Failed',
+  'Error',
+  'Inconclusive',
+] as const;
 export const templateStatusCodes = ['Progressing', 'Running', 'Successful', 'Failed', 'Error'] as const;
-export const experimentConditionTypes = ['InvalidSpec', 'Completed', 'Progressing', 'Running', 'ReplicaFailure'] as const;
+export const experimentConditionTypes = [
+  'InvalidSpec',
+  'Completed',
+  'Progressing',
+  'Running',
+  'ReplicaFailure',
+] as const;
 
 const time = () => Type.String({ format: 'date-time' });
 
@@ -41,7 +60,9 @@ export const ExperimentSpecSchema = Type.Object({
       name: Type.String({ description: 'Name of the template; names its ReplicaSet.' }),
       replicas: Type.Optional(Type.Integer({ default: 1, description: 'Pod count (default 1).' })),
       minReadySeconds: Type.Optional(
-        Type.Integer({ description: 'Seconds a new pod must be ready, without crashing, to count as available.' }),
+        Type.Integer({
+          description: 'Seconds a new pod must be ready, without crashing, to count as available.',
+        }),
       ),
       selector: labelSelector(),
       template: podTemplateSpec(),
@@ -55,12 +76,16 @@ export const ExperimentSpecSchema = Type.Object({
     { description: 'The ReplicaSets to run.' },
   ),
   duration: Type.Optional(
-    duration({ description: 'How long to run once every template is available (Go duration); unset = until terminated.' }),
+    duration({
+      description:
+        'How long to run once every template is available (Go duration); unset = until terminated.',
+    }),
   ),
   progressDeadlineSeconds: Type.Optional(
     Type.Integer({
       default: rolloutDefaults.progressDeadlineSeconds,
-      description: 'Seconds a template may take to become available before the experiment fails (default 600).',
+      description:
+        'Seconds a template may take to become available before the experiment fails (default 600).',
     }),
   ),
   terminate: Type.Optional(Type.Boolean({ description: 'Stop the experiment now.' })),
@@ -75,7 +100,9 @@ export const ExperimentSpecSchema = Type.Object({
       Type.Object({
         name: Type.String({ description: 'Name of this analysis within the experiment.' }),
         templateName: Type.String({ description: 'AnalysisTemplate (or ClusterAnalysisTemplate) to run.' }),
-        clusterScope: Type.Optional(Type.Boolean({ description: 'Look the name up as a ClusterAnalysisTemplate.' })),
+        clusterScope: Type.Optional(
+          Type.Boolean({ description: 'Look the name up as a ClusterAnalysisTemplate.' }),
+        ),
         args: Type.Optional(Type.Array(experimentArgument())),
         requiredForCompletion: Type.Optional(
           Type.Boolean({ description: 'The experiment does not complete until this analysis completes.' }),
@@ -86,7 +113,9 @@ export const ExperimentSpecSchema = Type.Object({
   ),
   dryRun: Type.Optional(dryRunList()),
   measurementRetention: Type.Optional(measurementRetentionList()),
-  analysisRunMetadata: Type.Optional(podTemplateMetadata('Labels and annotations to put on the AnalysisRuns.')),
+  analysisRunMetadata: Type.Optional(
+    podTemplateMetadata('Labels and annotations to put on the AnalysisRuns.'),
+  ),
 });
 
 export const ExperimentStatusSchema = Type.Object(
@@ -164,7 +193,9 @@ export const experimentRule: Rule = (obj) => {
       if (seen.has(name))
         out.push(
           error(
-            listKey === 'templates' ? 'argo/experiment-template-name-duplicate' : 'argo/experiment-analysis-name-duplicate',
+            listKey === 'templates'
+              ? 'argo/experiment-template-name-duplicate'
+              : 'argo/experiment-analysis-name-duplicate',
             ['spec', listKey, i, 'name'],
             `is used by another item of ${listKey}`,
             { value: name, allowed: 'a unique name' },
@@ -178,14 +209,12 @@ export const experimentRule: Rule = (obj) => {
     if (!template) return;
     const labels = asObj(asObj(template.template)?.metadata)?.labels;
     out.push(
-      ...checkSelector(template.selector, labels, ['spec', 'templates', i, 'selector'], [
-        'spec',
-        'templates',
-        i,
-        'template',
-        'metadata',
-        'labels',
-      ]),
+      ...checkSelector(
+        template.selector,
+        labels,
+        ['spec', 'templates', i, 'selector'],
+        ['spec', 'templates', i, 'template', 'metadata', 'labels'],
+      ),
     );
   });
   return out;
@@ -202,7 +231,12 @@ export const experimentKind: KindDefinition = {
   schema: ExperimentSchema,
   printerColumns: [
     { name: 'Status', type: 'string', jsonPath: '.status.phase', description: 'Experiment status' },
-    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since resource was created' },
+    {
+      name: 'Age',
+      type: 'date',
+      jsonPath: '.metadata.creationTimestamp',
+      description: 'Time since resource was created',
+    },
   ],
   rules: [experimentRule],
 };

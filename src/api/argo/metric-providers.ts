@@ -64,7 +64,9 @@ export const prometheusMetric = () =>
       query: str('PromQL query. `result` is a float for a scalar, a list of floats for a vector or matrix.'),
       timeout: Type.Optional(Type.Integer({ description: 'Query timeout in seconds.' })),
       insecure: Type.Optional(Type.Boolean({ description: 'Skip TLS certificate verification.' })),
-      headers: Type.Optional(Type.Array(header(), { description: 'Extra HTTP headers sent with the query.' })),
+      headers: Type.Optional(
+        Type.Array(header(), { description: 'Extra HTTP headers sent with the query.' }),
+      ),
       authentication: Type.Optional(authentication()),
       rangeQuery: Type.Optional(
         Type.Object(
@@ -100,7 +102,9 @@ export const datadogMetric = () =>
           {
             name: str('Secret holding `api-key`, `app-key` and `address`.'),
             namespaced: Type.Optional(
-              Type.Boolean({ description: "Read the Secret from the AnalysisRun's namespace instead of the controller's." }),
+              Type.Boolean({
+                description: "Read the Secret from the AnalysisRun's namespace instead of the controller's.",
+              }),
             ),
           },
           { description: 'Secret with the Datadog credentials.' },
@@ -155,7 +159,9 @@ export const kayentaMetric = () =>
         Type.Object({ name: Type.String(), controlScope: scopeDetail(), experimentScope: scopeDetail() }),
       ),
       lookback: Type.Optional(
-        Type.Boolean({ description: 'Start every scope at the start of the analysis instead of now minus the interval.' }),
+        Type.Boolean({
+          description: 'Start every scope at the start of the analysis instead of now minus the interval.',
+        }),
       ),
     },
     { description: 'Kayenta (Spinnaker) canary judgement.' },
@@ -168,10 +174,17 @@ export const webMetric = () =>
       url: Type.String({ description: 'URL to request.' }),
       headers: Type.Optional(Type.Array(header(), { description: 'HTTP headers.' })),
       body: str('Request body as text (POST or PUT only).'),
-      jsonBody: Type.Optional(freeform({ description: 'Request body as JSON (POST or PUT only); not with `body`.' })),
-      timeoutSeconds: Type.Optional(Type.Integer({ default: 10, description: 'Request timeout in seconds.' })),
+      jsonBody: Type.Optional(
+        freeform({ description: 'Request body as JSON (POST or PUT only); not with `body`.' }),
+      ),
+      timeoutSeconds: Type.Optional(
+        Type.Integer({ default: 10, description: 'Request timeout in seconds.' }),
+      ),
       jsonPath: Type.Optional(
-        Type.String({ default: '{$}', description: 'JSONPath selecting the value given to the conditions as `result`.' }),
+        Type.String({
+          default: '{$}',
+          description: 'JSONPath selecting the value given to the conditions as `result`.',
+        }),
       ),
       insecure: Type.Optional(Type.Boolean({ description: 'Skip TLS certificate verification.' })),
       authentication: Type.Optional(authentication()),
@@ -190,7 +203,9 @@ const jobSpec = () =>
       backoffLimit: Type.Optional(Type.Integer({ description: 'Retries before the Job is Failed.' })),
       backoffLimitPerIndex: Type.Optional(Type.Integer()),
       maxFailedIndexes: Type.Optional(Type.Integer()),
-      activeDeadlineSeconds: Type.Optional(Type.Integer({ description: 'Time limit of the Job in seconds.' })),
+      activeDeadlineSeconds: Type.Optional(
+        Type.Integer({ description: 'Time limit of the Job in seconds.' }),
+      ),
       ttlSecondsAfterFinished: Type.Optional(Type.Integer()),
       parallelism: Type.Optional(Type.Integer()),
       completions: Type.Optional(Type.Integer()),
@@ -225,7 +240,9 @@ const cloudWatchMetricDataQuery = () =>
         metric: Type.Optional(
           Type.Object({
             dimensions: Type.Optional(
-              Type.Array(Type.Object({ name: Type.Optional(Type.String()), value: Type.Optional(Type.String()) })),
+              Type.Array(
+                Type.Object({ name: Type.Optional(Type.String()), value: Type.Optional(Type.String()) }),
+              ),
             ),
             metricName: Type.Optional(Type.String()),
             namespace: Type.Optional(Type.String()),
@@ -307,7 +324,8 @@ export const metricProvider = () =>
       skywalking: Type.Optional(skywalkingMetric()),
       plugin: Type.Optional(
         freeform({
-          description: 'A metric plugin: one key, the plugin name (e.g. `argoproj-labs/sample-prometheus`), with its config.',
+          description:
+            'A metric plugin: one key, the plugin name (e.g. `argoproj-labs/sample-prometheus`), with its config.',
         }),
       ),
     },

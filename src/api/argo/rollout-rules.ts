@@ -41,7 +41,8 @@ export const asStr = (v: unknown): string | undefined => (typeof v === 'string' 
 export const asInt = (v: unknown): number | undefined =>
   typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 /** The field is present and not null. */
-export const isSet = (o: Obj | undefined, key: string): boolean => o !== undefined && o[key] !== undefined && o[key] !== null;
+export const isSet = (o: Obj | undefined, key: string): boolean =>
+  o !== undefined && o[key] !== undefined && o[key] !== null;
 
 const specOf = (obj: ManifestObject) => asObj(obj.spec);
 const strategyOf = (obj: ManifestObject) => asObj(specOf(obj)?.strategy);
@@ -71,7 +72,12 @@ const selectorOperators = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
  * the pod template labels (`argo/selector-mismatch`, Argo: "`selector` does not match template
  * `labels`").
  */
-export function checkSelector(selector: unknown, labels: unknown, selectorPath: FieldPath, labelsPath: FieldPath) {
+export function checkSelector(
+  selector: unknown,
+  labels: unknown,
+  selectorPath: FieldPath,
+  labelsPath: FieldPath,
+) {
   const out: Diagnostic[] = [];
   const sel = asObj(selector);
   if (!sel) return out;
@@ -95,17 +101,27 @@ export function checkSelector(selector: unknown, labels: unknown, selectorPath: 
     if (op === undefined || !selectorOperators.includes(op)) {
       valid = false;
       out.push(
-        error('argo/selector-invalid', [...selectorPath, 'matchExpressions', i, 'operator'], 'is not a selector operator', {
-          value: expr.operator,
-          allowed: `one of ${selectorOperators.join(', ')}`,
-        }),
+        error(
+          'argo/selector-invalid',
+          [...selectorPath, 'matchExpressions', i, 'operator'],
+          'is not a selector operator',
+          {
+            value: expr.operator,
+            allowed: `one of ${selectorOperators.join(', ')}`,
+          },
+        ),
       );
     } else if ((op === 'In' || op === 'NotIn') && values.length === 0) {
       valid = false;
       out.push(
-        error('argo/selector-invalid', [...selectorPath, 'matchExpressions', i, 'values'], `operator ${op} needs values`, {
-          allowed: 'a non-empty list',
-        }),
+        error(
+          'argo/selector-invalid',
+          [...selectorPath, 'matchExpressions', i, 'values'],
+          `operator ${op} needs values`,
+          {
+            allowed: 'a non-empty list',
+          },
+        ),
       );
     } else if ((op === 'Exists' || op === 'DoesNotExist') && values.length > 0) {
       valid = false;
@@ -163,7 +179,12 @@ function selectorMatches(matchLabels: Obj, exprs: unknown[], labels: Obj): boole
 // ---------------------------------------------------------------------------------------------------
 
 /** Counts that Argo requires to be ≥ 0 (`ValidateNonnegativeField`). */
-const nonNegative = ['replicas', 'minReadySeconds', 'revisionHistoryLimit', 'progressDeadlineSeconds'] as const;
+const nonNegative = [
+  'replicas',
+  'minReadySeconds',
+  'revisionHistoryLimit',
+  'progressDeadlineSeconds',
+] as const;
 
 export const specRule: Rule = (obj) => {
   const out: Diagnostic[] = [];
@@ -172,7 +193,9 @@ export const specRule: Rule = (obj) => {
   for (const key of nonNegative) {
     const v = asInt(spec[key]);
     if (v !== undefined && v < 0)
-      out.push(error('argo/negative', ['spec', key], 'must not be negative', { value: v, allowed: '0 or more' }));
+      out.push(
+        error('argo/negative', ['spec', key], 'must not be negative', { value: v, allowed: '0 or more' }),
+      );
   }
   const pds = asInt(spec.progressDeadlineSeconds) ?? rolloutDefaults.progressDeadlineSeconds;
   const mrs = asInt(spec.minReadySeconds) ?? 0;
@@ -225,9 +248,14 @@ export const templateRule: Rule = (obj) => {
   const podSpec = asObj(template?.spec);
   if (asList(podSpec?.containers).length === 0) {
     out.push(
-      error('argo/template-containers', ['spec', 'template', 'spec', 'containers'], 'the pod template has no containers', {
-        allowed: 'at least one container, or a workloadRef instead of the template',
-      }),
+      error(
+        'argo/template-containers',
+        ['spec', 'template', 'spec', 'containers'],
+        'the pod template has no containers',
+        {
+          allowed: 'at least one container, or a workloadRef instead of the template',
+        },
+      ),
     );
   }
   const restartPolicy = podSpec?.restartPolicy;
@@ -242,12 +270,12 @@ export const templateRule: Rule = (obj) => {
     );
   }
   out.push(
-    ...checkSelector(spec.selector, asObj(template?.metadata)?.labels, ['spec', 'selector'], [
-      'spec',
-      'template',
-      'metadata',
-      'labels',
-    ]),
+    ...checkSelector(
+      spec.selector,
+      asObj(template?.metadata)?.labels,
+      ['spec', 'selector'],
+      ['spec', 'template', 'metadata', 'labels'],
+    ),
   );
   return out;
 };
@@ -292,10 +320,15 @@ function antiAffinityDiagnostics(strategy: Obj, base: FieldPath): Diagnostic[] {
   const required = isSet(aa, 'requiredDuringSchedulingIgnoredDuringExecution');
   if (preferred === required)
     out.push(
-      error('argo/anti-affinity-one-kind', path, preferred ? 'sets both kinds of anti-affinity' : 'sets no kind of anti-affinity', {
-        allowed:
-          'exactly one of preferredDuringSchedulingIgnoredDuringExecution or requiredDuringSchedulingIgnoredDuringExecution',
-      }),
+      error(
+        'argo/anti-affinity-one-kind',
+        path,
+        preferred ? 'sets both kinds of anti-affinity' : 'sets no kind of anti-affinity',
+        {
+          allowed:
+            'exactly one of preferredDuringSchedulingIgnoredDuringExecution or requiredDuringSchedulingIgnoredDuringExecution',
+        },
+      ),
     );
   const weight = asInt(asObj(aa.preferredDuringSchedulingIgnoredDuringExecution)?.weight);
   if (weight !== undefined && (weight < 1 || weight > 100))
@@ -343,23 +376,32 @@ function argsDiagnostics(analysis: Obj | undefined, base: FieldPath): Diagnostic
         error(
           'argo/analysis-arg-value-from',
           path,
-          sources.length === 0 ? 'names no source' : `names ${sources.length} sources (${sources.join(', ')})`,
+          sources.length === 0
+            ? 'names no source'
+            : `names ${sources.length} sources (${sources.join(', ')})`,
           { allowed: 'exactly one of podTemplateHashValue or fieldRef' },
         ),
       );
     const fieldPath = asStr(asObj(vf.fieldRef)?.fieldPath);
     if (fieldPath?.startsWith('metadata') && !isDownwardApiMetadataPath(fieldPath))
       out.push(
-        error('argo/analysis-arg-field-ref', [...path, 'fieldRef', 'fieldPath'], 'is not a metadata field the downward API supports', {
-          value: fieldPath,
-          allowed: "metadata.name, metadata.namespace, metadata.uid, metadata.labels, metadata.annotations, metadata.labels['key'] or metadata.annotations['key']",
-        }),
+        error(
+          'argo/analysis-arg-field-ref',
+          [...path, 'fieldRef', 'fieldPath'],
+          'is not a metadata field the downward API supports',
+          {
+            value: fieldPath,
+            allowed:
+              "metadata.name, metadata.namespace, metadata.uid, metadata.labels, metadata.annotations, metadata.labels['key'] or metadata.annotations['key']",
+          },
+        ),
       );
   });
   return out;
 }
 
-const qualifiedName = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const qualifiedName =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
 /** Kubernetes `fieldpath.ExtractFieldPathAsString` for metadata paths. */
 function isDownwardApiMetadataPath(p: string): boolean {
@@ -438,13 +480,20 @@ export const canaryRule: Rule = (obj) => {
   const has = routers(tr);
 
   const surge = isSet(canary, 'maxSurge') ? canary.maxSurge : rolloutDefaults.maxSurge;
-  const unavailable = isSet(canary, 'maxUnavailable') ? canary.maxUnavailable : rolloutDefaults.maxUnavailable;
+  const unavailable = isSet(canary, 'maxUnavailable')
+    ? canary.maxUnavailable
+    : rolloutDefaults.maxUnavailable;
   if (intOrPercentValue(surge) === 0 && intOrPercentValue(unavailable) === 0)
     out.push(
-      error('argo/max-surge-unavailable-zero', [...CANARY, 'maxSurge'], 'maxSurge and maxUnavailable are both zero, so no pod could ever be replaced', {
-        value: surge,
-        allowed: 'a maxSurge or a maxUnavailable greater than 0',
-      }),
+      error(
+        'argo/max-surge-unavailable-zero',
+        [...CANARY, 'maxSurge'],
+        'maxSurge and maxUnavailable are both zero, so no pod could ever be replaced',
+        {
+          value: surge,
+          allowed: 'a maxSurge or a maxUnavailable greater than 0',
+        },
+      ),
     );
 
   const canaryService = asStr(canary.canaryService);
@@ -484,16 +533,26 @@ export const canaryRule: Rule = (obj) => {
       );
     if (tr && !has.has('alb') && !has.has('istio') && !has.has('plugins'))
       out.push(
-        error('argo/ping-pong-router', [...CANARY, 'trafficRouting'], 'pingPong works only with the ALB, Istio or plugin routers', {
-          value: [...has],
-          allowed: 'alb, istio or plugins',
-        }),
+        error(
+          'argo/ping-pong-router',
+          [...CANARY, 'trafficRouting'],
+          'pingPong works only with the ALB, Istio or plugin routers',
+          {
+            value: [...has],
+            allowed: 'alb, istio or plugins',
+          },
+        ),
       );
     if (has.has('alb') && !asStr(asObj(tr?.alb)?.rootService))
       out.push(
-        error('argo/ping-pong-alb-root-service', [...CANARY, 'trafficRouting', 'alb', 'rootService'], 'is required with ALB and pingPong', {
-          allowed: 'the Service named in the Ingress rule',
-        }),
+        error(
+          'argo/ping-pong-alb-root-service',
+          [...CANARY, 'trafficRouting', 'alb', 'rootService'],
+          'is required with ALB and pingPong',
+          {
+            allowed: 'the Service named in the Ingress rule',
+          },
+        ),
       );
   }
 
@@ -504,9 +563,14 @@ export const canaryRule: Rule = (obj) => {
     ] as const)
       if (!value)
         out.push(
-          error('argo/traffic-routing-services', [...CANARY, key], `is required with trafficRouting (${[...has].join(', ')})`, {
-            allowed: 'a Service name',
-          }),
+          error(
+            'argo/traffic-routing-services',
+            [...CANARY, key],
+            `is required with trafficRouting (${[...has].join(', ')})`,
+            {
+              allowed: 'a Service name',
+            },
+          ),
         );
   }
 
@@ -571,10 +635,15 @@ export const canaryRule: Rule = (obj) => {
     const last = Math.max(count - 1, 0);
     if (start !== undefined && (start < 0 || start > last))
       out.push(
-        error('argo/starting-step-range', [...CANARY, 'analysis', 'startingStep'], `is not the index of a step (there are ${count})`, {
-          value: start,
-          allowed: count > 0 ? `an integer from 0 to ${last}` : '0 (there are no steps)',
-        }),
+        error(
+          'argo/starting-step-range',
+          [...CANARY, 'analysis', 'startingStep'],
+          `is not the index of a step (there are ${count})`,
+          {
+            value: start,
+            allowed: count > 0 ? `an integer from 0 to ${last}` : '0 (there are no steps)',
+          },
+        ),
       );
   }
   return out;
@@ -620,7 +689,8 @@ export const stepsRule: Rule = (obj) => {
   const tr = asObj(canary.trafficRouting);
   const has = routers(tr);
   const maxWeight = asInt(tr?.maxTrafficWeight) ?? rolloutDefaults.maxTrafficWeight;
-  const managedRoutes = tr && Array.isArray(tr.managedRoutes) ? tr.managedRoutes.map((r) => asStr(asObj(r)?.name)) : undefined;
+  const managedRoutes =
+    tr && Array.isArray(tr.managedRoutes) ? tr.managedRoutes.map((r) => asStr(asObj(r)?.name)) : undefined;
 
   asList(canary.steps).forEach((raw, i) => {
     const step = asObj(raw);
@@ -643,10 +713,15 @@ export const stepsRule: Rule = (obj) => {
     const exclusive = types.filter((t) => exclusiveStepTypes.includes(t));
     if (exclusive.length > 1)
       out.push(
-        error('argo/step-multiple-types', at, `the step sets ${exclusive.join(' and ')}; each step does one thing`, {
-          value: exclusive,
-          allowed: 'one step type per step',
-        }),
+        error(
+          'argo/step-multiple-types',
+          at,
+          `the step sets ${exclusive.join(' and ')}; each step does one thing`,
+          {
+            value: exclusive,
+            allowed: 'one step type per step',
+          },
+        ),
       );
     else if (types.length > 1)
       out.push(
@@ -673,28 +748,44 @@ export const stepsRule: Rule = (obj) => {
       const ms = parseIntOrDuration(dur);
       if (ms === undefined || ms < 0)
         out.push(
-          error('argo/pause-duration', [...at, 'pause', 'duration'], ms === undefined ? 'is not a duration' : 'must not be negative', {
-            value: dur,
-            allowed: 'a number of seconds or a duration such as "30s" or "2m"; omit it to pause until promoted',
-          }),
+          error(
+            'argo/pause-duration',
+            [...at, 'pause', 'duration'],
+            ms === undefined ? 'is not a duration' : 'must not be negative',
+            {
+              value: dur,
+              allowed:
+                'a number of seconds or a duration such as "30s" or "2m"; omit it to pause until promoted',
+            },
+          ),
         );
     }
 
     if (isSet(step, 'setCanaryScale') && !tr)
       out.push(
-        error('argo/set-canary-scale-needs-traffic-routing', [...at, 'setCanaryScale'], 'needs trafficRouting', {
-          allowed: 'setWeight without a router, or add trafficRouting',
-        }),
+        error(
+          'argo/set-canary-scale-needs-traffic-routing',
+          [...at, 'setCanaryScale'],
+          'needs trafficRouting',
+          {
+            allowed: 'setWeight without a router, or add trafficRouting',
+          },
+        ),
       );
 
     const header = asObj(step.setHeaderRoute);
     if (header) {
       if (!has.has('istio') && !has.has('alb') && !has.has('apisix') && !has.has('plugins'))
         out.push(
-          error('argo/header-route-router', [...at, 'setHeaderRoute'], 'needs trafficRouting with Istio, ALB, APISIX or a plugin', {
-            value: [...has],
-            allowed: 'istio, alb, apisix or plugins',
-          }),
+          error(
+            'argo/header-route-router',
+            [...at, 'setHeaderRoute'],
+            'needs trafficRouting with Istio, ALB, APISIX or a plugin',
+            {
+              value: [...has],
+              allowed: 'istio, alb, apisix or plugins',
+            },
+          ),
         );
       else
         asList(header.match).forEach((m, j) => {
@@ -717,10 +808,15 @@ export const stepsRule: Rule = (obj) => {
     if (mirror) {
       if (!has.has('istio') && !has.has('plugins'))
         out.push(
-          error('argo/mirror-route-router', [...at, 'setMirrorRoute'], 'needs trafficRouting with Istio or a plugin', {
-            value: [...has],
-            allowed: 'istio or plugins',
-          }),
+          error(
+            'argo/mirror-route-router',
+            [...at, 'setMirrorRoute'],
+            'needs trafficRouting with Istio or a plugin',
+            {
+              value: [...has],
+              allowed: 'istio or plugins',
+            },
+          ),
         );
       asList(mirror.match).forEach((m, j) => {
         const match = asObj(m);
@@ -781,22 +877,32 @@ export const stepsRule: Rule = (obj) => {
         const path = [...at, 'experiment', 'templates', j, 'weight'];
         if (!tr)
           out.push(
-            error('argo/experiment-weight-needs-traffic-routing', path, 'an experiment template weight needs trafficRouting', {
-              value: template.weight,
-              allowed: 'unset, or add trafficRouting',
-            }),
+            error(
+              'argo/experiment-weight-needs-traffic-routing',
+              path,
+              'an experiment template weight needs trafficRouting',
+              {
+                value: template.weight,
+                allowed: 'unset, or add trafficRouting',
+              },
+            ),
           );
         else if (!has.has('alb') && !has.has('smi') && !has.has('istio') && !has.has('plugins'))
           out.push(
-            error('argo/experiment-weight-router', path, 'experiment template weights work only with SMI, ALB, Istio or plugins', {
-              value: template.weight,
-              allowed: 'unset, or use smi, alb, istio or plugins',
-            }),
+            error(
+              'argo/experiment-weight-router',
+              path,
+              'experiment template weights work only with SMI, ALB, Istio or plugins',
+              {
+                value: template.weight,
+                allowed: 'unset, or use smi, alb, istio or plugins',
+              },
+            ),
           );
       });
-      asList(experiment.analyses).forEach((a, j) =>
-        out.push(...argsDiagnostics(asObj(a), [...at, 'experiment', 'analyses', j])),
-      );
+      asList(experiment.analyses).forEach((a, j) => {
+        out.push(...argsDiagnostics(asObj(a), [...at, 'experiment', 'analyses', j]));
+      });
     }
 
     out.push(...argsDiagnostics(asObj(step.analysis), [...at, 'analysis']));
@@ -805,4 +911,11 @@ export const stepsRule: Rule = (obj) => {
 };
 
 /** Every Rollout rule, in the order their findings read best. */
-export const rolloutRules: Rule[] = [specRule, templateRule, strategyRule, canaryRule, stepsRule, blueGreenRule];
+export const rolloutRules: Rule[] = [
+  specRule,
+  templateRule,
+  strategyRule,
+  canaryRule,
+  stepsRule,
+  blueGreenRule,
+];

@@ -11,6 +11,7 @@ import { labelSelector, podTemplateSpec } from '../kube.js';
 import {
   enumOf,
   freeform,
+  duration as goDuration,
   intOrDuration,
   intOrPercent,
   mapOf,
@@ -18,13 +19,11 @@ import {
   type Static,
   stringMap,
   Type,
-  duration as goDuration,
 } from '../schema.js';
 import { rolloutDefaults, rolloutRules } from './rollout-rules.js';
 
 /** Argo's defaults (`utils/defaults/defaults.go`); defined beside the rules, which need them too. */
 export { rolloutDefaults };
-
 
 // ---------------------------------------------------------------------------------------------------
 // Shared pieces (also used by experiment.ts)
@@ -46,7 +45,10 @@ export const dryRunList = () =>
     Type.Object({
       metricName: Type.String({ description: 'Metric name, or `*` for every metric.' }),
     }),
-    { description: 'Metrics to run in dry-run mode: measured and reported, but they never change the run phase.' },
+    {
+      description:
+        'Metrics to run in dry-run mode: measured and reported, but they never change the run phase.',
+    },
   );
 
 /** How many measurements to keep per metric. */
@@ -89,8 +91,12 @@ export const analysisRunArgument = () =>
 
 const analysisTemplateRef = () =>
   Type.Object({
-    templateName: Type.Optional(Type.String({ description: 'Name of the AnalysisTemplate (or ClusterAnalysisTemplate).' })),
-    clusterScope: Type.Optional(Type.Boolean({ description: 'Look the name up as a ClusterAnalysisTemplate.' })),
+    templateName: Type.Optional(
+      Type.String({ description: 'Name of the AnalysisTemplate (or ClusterAnalysisTemplate).' }),
+    ),
+    clusterScope: Type.Optional(
+      Type.Boolean({ description: 'Look the name up as a ClusterAnalysisTemplate.' }),
+    ),
   });
 
 const rolloutAnalysisProps = () => ({
@@ -115,7 +121,9 @@ const rolloutAnalysisBackground = () =>
     {
       ...rolloutAnalysisProps(),
       startingStep: Type.Optional(
-        Type.Integer({ description: 'Index of the step at which the background analysis starts (default 0).' }),
+        Type.Integer({
+          description: 'Index of the step at which the background analysis starts (default 0).',
+        }),
       ),
     },
     { description: 'Background analysis that runs during the canary steps.' },
@@ -126,7 +134,9 @@ const antiAffinity = () =>
     {
       preferredDuringSchedulingIgnoredDuringExecution: Type.Optional(
         Type.Object({
-          weight: Type.Integer({ description: 'Weight of the injected preferred anti-affinity term, 1 to 100.' }),
+          weight: Type.Integer({
+            description: 'Weight of the injected preferred anti-affinity term, 1 to 100.',
+          }),
         }),
       ),
       requiredDuringSchedulingIgnoredDuringExecution: Type.Optional(
@@ -162,7 +172,9 @@ const experimentStep = () =>
           specRef: enumOf(['canary', 'stable'], {
             description: 'Take the pod template from the canary (new) or the stable ReplicaSet.',
           }),
-          replicas: Type.Optional(Type.Integer({ description: 'Replica count of the template (default 1).' })),
+          replicas: Type.Optional(
+            Type.Integer({ description: 'Replica count of the template (default 1).' }),
+          ),
           metadata: Type.Optional(podTemplateMetadata('Labels and annotations for the ReplicaSet pods.')),
           selector: Type.Optional(labelSelector()),
           weight: Type.Optional(
@@ -177,7 +189,9 @@ const experimentStep = () =>
         }),
       ),
       duration: Type.Optional(
-        goDuration({ description: 'How long the experiment runs (Go duration); unset = until the step ends.' }),
+        goDuration({
+          description: 'How long the experiment runs (Go duration); unset = until the step ends.',
+        }),
       ),
       analyses: Type.Optional(
         Type.Array(
@@ -187,15 +201,21 @@ const experimentStep = () =>
             clusterScope: Type.Optional(Type.Boolean()),
             args: Type.Optional(Type.Array(analysisRunArgument())),
             requiredForCompletion: Type.Optional(
-              Type.Boolean({ description: 'The experiment does not complete until this analysis completes.' }),
+              Type.Boolean({
+                description: 'The experiment does not complete until this analysis completes.',
+              }),
             ),
           }),
         ),
       ),
       dryRun: Type.Optional(dryRunList()),
-      analysisRunMetadata: Type.Optional(podTemplateMetadata('Labels and annotations to put on the AnalysisRuns.')),
+      analysisRunMetadata: Type.Optional(
+        podTemplateMetadata('Labels and annotations to put on the AnalysisRuns.'),
+      ),
       scaleDownDelaySeconds: Type.Optional(
-        Type.Integer({ description: 'Delay before the experiment ReplicaSets are scaled down (default 30).' }),
+        Type.Integer({
+          description: 'Delay before the experiment ReplicaSets are scaled down (default 30).',
+        }),
       ),
     },
     { description: 'Run an Experiment; the step completes when it succeeds.' },
@@ -211,7 +231,9 @@ export const canaryStep = () =>
         Type.Object(
           {
             duration: Type.Optional(
-              intOrDuration({ description: 'Seconds, or a Go duration such as `30s`; unset = wait for promote.' }),
+              intOrDuration({
+                description: 'Seconds, or a Go duration such as `30s`; unset = wait for promote.',
+              }),
             ),
           },
           { description: 'Pause the rollout, for a duration or until promoted.' },
@@ -222,19 +244,26 @@ export const canaryStep = () =>
       setCanaryScale: Type.Optional(
         Type.Object(
           {
-            weight: Type.Optional(Type.Integer({ description: 'Canary size as a percentage of spec.replicas.' })),
+            weight: Type.Optional(
+              Type.Integer({ description: 'Canary size as a percentage of spec.replicas.' }),
+            ),
             replicas: Type.Optional(Type.Integer({ description: 'Canary size as a pod count.' })),
             matchTrafficWeight: Type.Optional(
               Type.Boolean({ description: 'Size the canary from the current traffic weight again.' }),
             ),
           },
-          { description: 'Size the canary ReplicaSet independently of its traffic weight (needs trafficRouting).' },
+          {
+            description:
+              'Size the canary ReplicaSet independently of its traffic weight (needs trafficRouting).',
+          },
         ),
       ),
       setHeaderRoute: Type.Optional(
         Type.Object(
           {
-            name: Type.Optional(Type.String({ description: 'Route name; must be listed in trafficRouting.managedRoutes.' })),
+            name: Type.Optional(
+              Type.String({ description: 'Route name; must be listed in trafficRouting.managedRoutes.' }),
+            ),
             match: Type.Optional(
               Type.Array(
                 Type.Object({
@@ -259,10 +288,14 @@ export const canaryStep = () =>
                   path: Type.Optional(stringMatch()),
                   headers: Type.Optional(mapOf(stringMatch())),
                 }),
-                { description: 'Matches (OR between items, AND within one); with none, the route is removed.' },
+                {
+                  description: 'Matches (OR between items, AND within one); with none, the route is removed.',
+                },
               ),
             ),
-            percentage: Type.Optional(Type.Integer({ description: 'Percentage of matched traffic to mirror.' })),
+            percentage: Type.Optional(
+              Type.Integer({ description: 'Percentage of matched traffic to mirror.' }),
+            ),
           },
           { description: 'Mirror matching traffic to the canary.' },
         ),
@@ -314,24 +347,37 @@ export const trafficRouting = () =>
           annotationPrefix: Type.Optional(
             Type.String({
               default: rolloutDefaults.nginxAnnotationPrefix,
-              description: 'Annotation prefix of the ingress-nginx controller (default nginx.ingress.kubernetes.io).',
+              description:
+                'Annotation prefix of the ingress-nginx controller (default nginx.ingress.kubernetes.io).',
             }),
           ),
-          stableIngress: Type.Optional(Type.String({ description: 'Ingress that routes to the stable Service.' })),
-          stableIngresses: Type.Optional(Type.Array(Type.String(), { description: 'Several stable Ingresses.' })),
+          stableIngress: Type.Optional(
+            Type.String({ description: 'Ingress that routes to the stable Service.' }),
+          ),
+          stableIngresses: Type.Optional(
+            Type.Array(Type.String(), { description: 'Several stable Ingresses.' }),
+          ),
           additionalIngressAnnotations: Type.Optional(
             stringMap({ description: 'Extra annotations for the canary Ingress, e.g. canary-by-header.' }),
           ),
-          canaryIngressAnnotations: Type.Optional(stringMap({ description: 'Annotations for the canary Ingress.' })),
+          canaryIngressAnnotations: Type.Optional(
+            stringMap({ description: 'Annotations for the canary Ingress.' }),
+          ),
         }),
       ),
       alb: Type.Optional(
         Type.Object({
-          ingress: Type.Optional(Type.String({ description: 'Ingress managed by the AWS Load Balancer Controller.' })),
+          ingress: Type.Optional(
+            Type.String({ description: 'Ingress managed by the AWS Load Balancer Controller.' }),
+          ),
           ingresses: Type.Optional(Type.Array(Type.String())),
           servicePort: Type.Integer({ description: 'Service port the ingress action routes to.' }),
-          rootService: Type.Optional(Type.String({ description: 'Service named in the ingress rule (needed with pingPong).' })),
-          annotationPrefix: Type.Optional(Type.String({ description: 'Annotation prefix of the ALB controller.' })),
+          rootService: Type.Optional(
+            Type.String({ description: 'Service named in the ingress rule (needed with pingPong).' }),
+          ),
+          annotationPrefix: Type.Optional(
+            Type.String({ description: 'Annotation prefix of the ALB controller.' }),
+          ),
           stickinessConfig: Type.Optional(
             Type.Object({
               enabled: Type.Boolean(),
@@ -352,7 +398,10 @@ export const trafficRouting = () =>
                 stableSubsetName: Type.String(),
                 additionalSubsetNames: Type.Optional(Type.Array(Type.String())),
               },
-              { description: 'Subset-based splitting: the controller edits the subsets’ pod-template-hash labels.' },
+              {
+                description:
+                  'Subset-based splitting: the controller edits the subsets’ pod-template-hash labels.',
+              },
             ),
           ),
         }),
@@ -364,7 +413,9 @@ export const trafficRouting = () =>
         }),
       ),
       ambassador: Type.Optional(
-        Type.Object({ mappings: Type.Array(Type.String(), { description: 'Ambassador Mappings to clone.' }) }),
+        Type.Object({
+          mappings: Type.Array(Type.String(), { description: 'Ambassador Mappings to clone.' }),
+        }),
       ),
       appMesh: Type.Optional(
         Type.Object({
@@ -383,7 +434,9 @@ export const trafficRouting = () =>
         }),
       ),
       traefik: Type.Optional(
-        Type.Object({ weightedTraefikServiceName: Type.String({ description: 'Weighted TraefikService to edit.' }) }),
+        Type.Object({
+          weightedTraefikServiceName: Type.String({ description: 'Weighted TraefikService to edit.' }),
+        }),
       ),
       apisix: Type.Optional(
         Type.Object({
@@ -400,11 +453,14 @@ export const trafficRouting = () =>
       ),
       managedRoutes: Type.Optional(
         Type.Array(Type.Object({ name: Type.String() }), {
-          description: 'Routes the controller may add (setHeaderRoute, setMirrorRoute); order sets precedence.',
+          description:
+            'Routes the controller may add (setHeaderRoute, setMirrorRoute); order sets precedence.',
         }),
       ),
       maxTrafficWeight: Type.Optional(
-        Type.Integer({ description: 'Total weight that setWeight is relative to (default 100; nginx and plugins only).' }),
+        Type.Integer({
+          description: 'Total weight that setWeight is relative to (default 100; nginx and plugins only).',
+        }),
       ),
     },
     { description: 'Traffic routers that shift traffic by weight instead of by pod count.' },
@@ -417,14 +473,19 @@ export const trafficRouting = () =>
 export const canaryStrategy = () =>
   Type.Object(
     {
-      canaryService: Type.Optional(Type.String({ description: 'Service the controller points at canary pods only.' })),
-      stableService: Type.Optional(Type.String({ description: 'Service the controller points at stable pods only.' })),
+      canaryService: Type.Optional(
+        Type.String({ description: 'Service the controller points at canary pods only.' }),
+      ),
+      stableService: Type.Optional(
+        Type.String({ description: 'Service the controller points at stable pods only.' }),
+      ),
       steps: Type.Optional(Type.Array(canaryStep(), { description: 'Steps, in order.' })),
       trafficRouting: Type.Optional(trafficRouting()),
       maxUnavailable: Type.Optional(
         intOrPercent({
           default: rolloutDefaults.maxUnavailable,
-          description: 'Pods that may be unavailable during the update; a percentage rounds down (default 25%).',
+          description:
+            'Pods that may be unavailable during the update; a percentage rounds down (default 25%).',
         }),
       ),
       maxSurge: Type.Optional(
@@ -435,8 +496,12 @@ export const canaryStrategy = () =>
       ),
       analysis: Type.Optional(rolloutAnalysisBackground()),
       antiAffinity: Type.Optional(antiAffinity()),
-      canaryMetadata: Type.Optional(podTemplateMetadata('Labels and annotations on pods while they are the canary.')),
-      stableMetadata: Type.Optional(podTemplateMetadata('Labels and annotations on pods while they are stable.')),
+      canaryMetadata: Type.Optional(
+        podTemplateMetadata('Labels and annotations on pods while they are the canary.'),
+      ),
+      stableMetadata: Type.Optional(
+        podTemplateMetadata('Labels and annotations on pods while they are stable.'),
+      ),
       scaleDownDelaySeconds: Type.Optional(
         Type.Integer({
           description:
@@ -448,11 +513,14 @@ export const canaryStrategy = () =>
       ),
       abortScaleDownDelaySeconds: Type.Optional(
         Type.Integer({
-          description: 'Delay before the canary is scaled down on abort; 0 = never (default 30 with trafficRouting).',
+          description:
+            'Delay before the canary is scaled down on abort; 0 = never (default 30 with trafficRouting).',
         }),
       ),
       dynamicStableScale: Type.Optional(
-        Type.Boolean({ description: 'Scale the stable ReplicaSet down as traffic moves to the canary (trafficRouting).' }),
+        Type.Boolean({
+          description: 'Scale the stable ReplicaSet down as traffic moves to the canary (trafficRouting).',
+        }),
       ),
       pingPong: Type.Optional(
         Type.Object(
@@ -469,7 +537,10 @@ export const canaryStrategy = () =>
             type: enumOf(['Percent', 'Pods']),
             value: Type.Integer(),
           },
-          { description: 'How many canary pods must be available before a step completes (default 100 Percent).' },
+          {
+            description:
+              'How many canary pods must be available before a step completes (default 100 Percent).',
+          },
         ),
       ),
     },
@@ -480,7 +551,9 @@ export const blueGreenStrategy = () =>
   Type.Object(
     {
       activeService: Type.String({ description: 'Service switched to the new version on promotion.' }),
-      previewService: Type.Optional(Type.String({ description: 'Service that points at the new version before promotion.' })),
+      previewService: Type.Optional(
+        Type.String({ description: 'Service that points at the new version before promotion.' }),
+      ),
       previewReplicaCount: Type.Optional(
         Type.Integer({ description: 'Preview size before promotion; scaled to full on promotion.' }),
       ),
@@ -508,11 +581,19 @@ export const blueGreenStrategy = () =>
       scaleDownDelayRevisionLimit: Type.Optional(
         Type.Integer({ description: 'How many old ReplicaSets may stay up during their scale-down delay.' }),
       ),
-      prePromotionAnalysis: Type.Optional(rolloutAnalysis('Analysis run before the active Service is switched.')),
-      postPromotionAnalysis: Type.Optional(rolloutAnalysis('Analysis run after the active Service is switched.')),
+      prePromotionAnalysis: Type.Optional(
+        rolloutAnalysis('Analysis run before the active Service is switched.'),
+      ),
+      postPromotionAnalysis: Type.Optional(
+        rolloutAnalysis('Analysis run after the active Service is switched.'),
+      ),
       antiAffinity: Type.Optional(antiAffinity()),
-      previewMetadata: Type.Optional(podTemplateMetadata('Labels and annotations on pods while they are the preview.')),
-      activeMetadata: Type.Optional(podTemplateMetadata('Labels and annotations on pods while they are active.')),
+      previewMetadata: Type.Optional(
+        podTemplateMetadata('Labels and annotations on pods while they are the preview.'),
+      ),
+      activeMetadata: Type.Optional(
+        podTemplateMetadata('Labels and annotations on pods while they are active.'),
+      ),
       abortScaleDownDelaySeconds: Type.Optional(
         Type.Integer({
           default: rolloutDefaults.abortScaleDownDelaySeconds,
@@ -542,7 +623,8 @@ export const RolloutSpecSchema = Type.Object({
         scaleDown: Type.Optional(
           enumOf(['never', 'onsuccess', 'progressively'], {
             default: rolloutDefaults.workloadScaleDown,
-            description: 'What to do with the referenced Deployment once the Rollout is healthy (default never).',
+            description:
+              'What to do with the referenced Deployment once the Rollout is healthy (default never).',
           }),
         ),
       },
@@ -550,7 +632,9 @@ export const RolloutSpecSchema = Type.Object({
     ),
   ),
   minReadySeconds: Type.Optional(
-    Type.Integer({ description: 'Seconds a new pod must be ready, without crashing, to count as available.' }),
+    Type.Integer({
+      description: 'Seconds a new pod must be ready, without crashing, to count as available.',
+    }),
   ),
   rollbackWindow: Type.Optional(
     Type.Object(
@@ -568,13 +652,17 @@ export const RolloutSpecSchema = Type.Object({
     ),
   ),
   revisionHistoryLimit: Type.Optional(
-    Type.Integer({ default: rolloutDefaults.revisionHistoryLimit, description: 'Old ReplicaSets to keep (default 10).' }),
+    Type.Integer({
+      default: rolloutDefaults.revisionHistoryLimit,
+      description: 'Old ReplicaSets to keep (default 10).',
+    }),
   ),
   paused: Type.Optional(Type.Boolean({ description: 'Pause the rollout at its current step.' })),
   progressDeadlineSeconds: Type.Optional(
     Type.Integer({
       default: rolloutDefaults.progressDeadlineSeconds,
-      description: 'Seconds without progress before the update counts as failed; not counted while paused (default 600).',
+      description:
+        'Seconds without progress before the update counts as failed; not counted while paused (default 600).',
     }),
   ),
   progressDeadlineAbort: Type.Optional(
@@ -618,7 +706,12 @@ export const rolloutConditionTypes = [
   'Completed',
   'Healthy',
 ] as const;
-export const pauseReasons = ['InconclusiveAnalysisRun', 'InconclusiveExperiment', 'CanaryPauseStep', 'BlueGreenPause'] as const;
+export const pauseReasons = [
+  'InconclusiveAnalysisRun',
+  'InconclusiveExperiment',
+  'CanaryPauseStep',
+  'BlueGreenPause',
+] as const;
 
 const time = (description?: string) =>
   Type.String({ format: 'date-time', ...(description ? { description } : {}) });
@@ -626,7 +719,9 @@ const time = (description?: string) =>
 const rolloutAnalysisRunStatus = () =>
   Type.Object({
     name: Type.String({ description: 'Name of the AnalysisRun.' }),
-    status: Type.String({ description: 'Its phase: Pending, Running, Successful, Failed, Error or Inconclusive.' }),
+    status: Type.String({
+      description: 'Its phase: Pending, Running, Successful, Failed, Error or Inconclusive.',
+    }),
     message: Type.Optional(Type.String()),
   });
 
@@ -663,17 +758,25 @@ export const RolloutStatusSchema = Type.Object(
         }),
       ),
     ),
-    controllerPause: Type.Optional(Type.Boolean({ description: 'The controller (not the user) paused the rollout.' })),
+    controllerPause: Type.Optional(
+      Type.Boolean({ description: 'The controller (not the user) paused the rollout.' }),
+    ),
     abortedAt: Type.Optional(time()),
-    currentPodHash: Type.Optional(Type.String({ description: 'pod-template-hash of the current spec.template.' })),
-    currentStepHash: Type.Optional(Type.String({ description: 'Hash of the canary steps; a change resets the step index.' })),
+    currentPodHash: Type.Optional(
+      Type.String({ description: 'pod-template-hash of the current spec.template.' }),
+    ),
+    currentStepHash: Type.Optional(
+      Type.String({ description: 'Hash of the canary steps; a change resets the step index.' }),
+    ),
     replicas: Type.Optional(Type.Integer()),
     updatedReplicas: Type.Optional(Type.Integer()),
     readyReplicas: Type.Optional(Type.Integer()),
     availableReplicas: Type.Optional(Type.Integer()),
     currentStepIndex: Type.Optional(Type.Integer()),
     collisionCount: Type.Optional(Type.Integer()),
-    observedGeneration: Type.Optional(Type.String({ description: 'metadata.generation last seen, as a string.' })),
+    observedGeneration: Type.Optional(
+      Type.String({ description: 'metadata.generation last seen, as a string.' }),
+    ),
     conditions: Type.Optional(
       Type.Array(
         Type.Object({
@@ -690,7 +793,9 @@ export const RolloutStatusSchema = Type.Object(
       Type.Object({
         currentStepAnalysisRunStatus: Type.Optional(rolloutAnalysisRunStatus()),
         currentBackgroundAnalysisRunStatus: Type.Optional(rolloutAnalysisRunStatus()),
-        currentExperiment: Type.Optional(Type.String({ description: 'Name of the Experiment of the current step.' })),
+        currentExperiment: Type.Optional(
+          Type.String({ description: 'Name of the Experiment of the current step.' }),
+        ),
         weights: Type.Optional(
           Type.Object({
             canary: trafficWeightDestination(),
@@ -729,11 +834,17 @@ export const RolloutStatusSchema = Type.Object(
         postPromotionAnalysisRunStatus: Type.Optional(rolloutAnalysisRunStatus()),
       }),
     ),
-    HPAReplicas: Type.Optional(Type.Integer({ description: 'Replicas as the scale subresource reports them.' })),
-    selector: Type.Optional(Type.String({ description: 'Label selector as a string, for the scale subresource.' })),
+    HPAReplicas: Type.Optional(
+      Type.Integer({ description: 'Replicas as the scale subresource reports them.' }),
+    ),
+    selector: Type.Optional(
+      Type.String({ description: 'Label selector as a string, for the scale subresource.' }),
+    ),
     stableRS: Type.Optional(Type.String({ description: 'pod-template-hash of the stable ReplicaSet.' })),
     restartedAt: Type.Optional(time()),
-    promoteFull: Type.Optional(Type.Boolean({ description: 'Set by `promote --full`: skip the remaining steps.' })),
+    promoteFull: Type.Optional(
+      Type.Boolean({ description: 'Set by `promote --full`: skip the remaining steps.' }),
+    ),
     phase: Type.Optional(enumOf(rolloutPhases)),
     message: Type.Optional(Type.String()),
     workloadObservedGeneration: Type.Optional(Type.String()),
@@ -785,7 +896,8 @@ export function applyRolloutDefaults(rollout: Rollout): Rollout {
   spec.progressDeadlineSeconds ??= rolloutDefaults.progressDeadlineSeconds;
   spec.analysis = {
     ...spec.analysis,
-    successfulRunHistoryLimit: spec.analysis?.successfulRunHistoryLimit ?? rolloutDefaults.successfulRunHistoryLimit,
+    successfulRunHistoryLimit:
+      spec.analysis?.successfulRunHistoryLimit ?? rolloutDefaults.successfulRunHistoryLimit,
     unsuccessfulRunHistoryLimit:
       spec.analysis?.unsuccessfulRunHistoryLimit ?? rolloutDefaults.unsuccessfulRunHistoryLimit,
   };
@@ -845,15 +957,22 @@ export const rolloutKind: KindDefinition = {
       name: 'Up-to-date',
       type: 'integer',
       jsonPath: '.status.updatedReplicas',
-      description: 'Total number of non-terminated pods targeted by this rollout that have the desired template spec',
+      description:
+        'Total number of non-terminated pods targeted by this rollout that have the desired template spec',
     },
     {
       name: 'Available',
       type: 'integer',
       jsonPath: '.status.availableReplicas',
-      description: 'Total number of available pods (ready for at least minReadySeconds) targeted by this rollout',
+      description:
+        'Total number of available pods (ready for at least minReadySeconds) targeted by this rollout',
     },
-    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since resource was created' },
+    {
+      name: 'Age',
+      type: 'date',
+      jsonPath: '.metadata.creationTimestamp',
+      description: 'Time since resource was created',
+    },
   ],
   rules: rolloutRules,
 };

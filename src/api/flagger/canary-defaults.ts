@@ -7,8 +7,8 @@
 import { parseGoDuration } from '../duration.js';
 import { arr, isObj, type Loose, num, obj, str } from './loose.js';
 
-/** Anything with an optional `spec`: a typed `Canary` or a raw manifest object. */
-export type CanaryInput = { spec?: unknown };
+/** A typed `Canary` or a raw manifest object; anything else reads as a Canary without a spec. */
+export type CanaryInput = unknown;
 
 export const TOTAL_WEIGHT = 100;
 export const DEFAULT_ANALYSIS_INTERVAL_SECONDS = 60;
@@ -26,7 +26,7 @@ export const BUILTIN_METRICS = ['request-success-rate', 'request-duration'] as c
 
 export type DeploymentStrategy = 'canary' | 'ab-testing' | 'blue-green';
 
-const specOf = (c: CanaryInput): Loose | undefined => (isObj(c) && isObj(c.spec) ? c.spec : undefined);
+const specOf = (c: CanaryInput): Loose | undefined => obj(c, 'spec');
 
 /**
  * Which field holds the analysis: `analysis`, else the deprecated `canaryAnalysis`
@@ -127,7 +127,8 @@ export function deploymentStrategy(c: CanaryInput, meshProvider?: string): Deplo
 /** Iterations Flagger runs: as written, except 10 for the `kubernetes` provider when below 1. */
 export function analysisIterations(c: CanaryInput, meshProvider?: string): number {
   const iterations = num(getAnalysis(c), 'iterations') ?? 0;
-  if (canaryProvider(c, meshProvider) === 'kubernetes' && iterations < 1) return KUBERNETES_PROVIDER_ITERATIONS;
+  if (canaryProvider(c, meshProvider) === 'kubernetes' && iterations < 1)
+    return KUBERNETES_PROVIDER_ITERATIONS;
   return iterations;
 }
 
@@ -218,7 +219,7 @@ export function cookieMaxAge(sessionAffinity: unknown): number {
  *   characters; alerts: `severity` info; session affinity: `maxAge` 86400.
  * The input is not changed. Anything not shaped as expected is left as written.
  */
-export function applyCanaryDefaults<T extends CanaryInput>(canary: T): T {
+export function applyCanaryDefaults<T>(canary: T): T {
   const out = structuredClone(canary);
   const spec = specOf(out);
   if (!spec) return out;

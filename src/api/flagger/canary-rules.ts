@@ -11,7 +11,13 @@
 import { type Diagnostic, error, type FieldPath, warning } from '../diagnostics.js';
 import { parseGoDuration } from '../duration.js';
 import type { ManifestObject, Rule } from '../kind.js';
-import { analysisField, BUILTIN_METRICS, deploymentStrategy, getAnalysis, skipAnalysis } from './canary-defaults.js';
+import {
+  analysisField,
+  BUILTIN_METRICS,
+  deploymentStrategy,
+  getAnalysis,
+  skipAnalysis,
+} from './canary-defaults.js';
 import { TARGET_KINDS, WEBHOOK_TYPES } from './constants.js';
 import { arr, has, isHttpUrl, isObj, type Loose, nonEmpty, num, obj, str } from './loose.js';
 
@@ -29,16 +35,23 @@ export const checkTargetRef: Rule = (o) => {
       error(
         'flagger/target-kind',
         ['spec', 'targetRef', 'kind'],
-        kind === undefined || kind === null ? 'the target kind is required' : 'Flagger cannot release this kind',
+        kind === undefined || kind === null
+          ? 'the target kind is required'
+          : 'Flagger cannot release this kind',
         { value: kind ?? undefined, allowed: TARGET_KINDS.join(', ') },
       ),
     );
   if (!nonEmpty(str(ref, 'name')))
     out.push(
-      error('flagger/target-name', ['spec', 'targetRef', 'name'], 'the name of the workload to release is required', {
-        value: ref?.name ?? undefined,
-        allowed: 'a non-empty name',
-      }),
+      error(
+        'flagger/target-name',
+        ['spec', 'targetRef', 'name'],
+        'the name of the workload to release is required',
+        {
+          value: ref?.name ?? undefined,
+          allowed: 'a non-empty name',
+        },
+      ),
     );
   return out;
 };
@@ -94,10 +107,15 @@ export const checkAnalysisSchedule: Rule = (o) => {
       );
     else if (ms < 10_000)
       out.push(
-        warning('flagger/analysis-interval-min', [...base, 'interval'], 'Flagger never ticks faster than every 10s', {
-          value: interval,
-          allowed: '10s or more',
-        }),
+        warning(
+          'flagger/analysis-interval-min',
+          [...base, 'interval'],
+          'Flagger never ticks faster than every 10s',
+          {
+            value: interval,
+            allowed: '10s or more',
+          },
+        ),
       );
   }
 
@@ -126,10 +144,15 @@ export const checkAnalysisSchedule: Rule = (o) => {
   const threshold = num(a, 'threshold');
   if (threshold !== undefined && threshold <= 0)
     out.push(
-      warning('flagger/threshold-min', [...base, 'threshold'], 'a threshold of 0 or less counts as 1: the first failed check rolls back', {
-        value: threshold,
-        allowed: '1 or more',
-      }),
+      warning(
+        'flagger/threshold-min',
+        [...base, 'threshold'],
+        'a threshold of 0 or less counts as 1: the first failed check rolls back',
+        {
+          value: threshold,
+          allowed: '1 or more',
+        },
+      ),
     );
 
   const iterations = a.iterations;
@@ -165,10 +188,15 @@ export const checkAnalysisSchedule: Rule = (o) => {
     const prev = steps[i - 1];
     if (i > 0 && typeof w === 'number' && typeof prev === 'number' && w <= prev)
       out.push(
-        error('flagger/step-weights-order', [...base, 'stepWeights', i], 'the weights must increase strictly', {
-          value: w,
-          allowed: `more than ${prev}`,
-        }),
+        error(
+          'flagger/step-weights-order',
+          [...base, 'stepWeights', i],
+          'the weights must increase strictly',
+          {
+            value: w,
+            allowed: `more than ${prev}`,
+          },
+        ),
       );
   });
 
@@ -176,10 +204,15 @@ export const checkAnalysisSchedule: Rule = (o) => {
   if (typeof maxW === 'number') {
     if (!Number.isInteger(maxW) || maxW < 0 || maxW > 100)
       out.push(
-        error('flagger/max-weight-range', [...base, 'maxWeight'], 'is not a traffic weight; the canary could never reach it', {
-          value: maxW,
-          allowed: 'an integer from 1 to 100',
-        }),
+        error(
+          'flagger/max-weight-range',
+          [...base, 'maxWeight'],
+          'is not a traffic weight; the canary could never reach it',
+          {
+            value: maxW,
+            allowed: 'an integer from 1 to 100',
+          },
+        ),
       );
     else if (maxW === 0)
       out.push(
@@ -190,9 +223,14 @@ export const checkAnalysisSchedule: Rule = (o) => {
       );
     if (hasSteps)
       out.push(
-        warning('flagger/max-weight-ignored', [...base, 'maxWeight'], 'ignored: with stepWeights the last entry is the maximum weight', {
-          value: maxW,
-        }),
+        warning(
+          'flagger/max-weight-ignored',
+          [...base, 'maxWeight'],
+          'ignored: with stepWeights the last entry is the maximum weight',
+          {
+            value: maxW,
+          },
+        ),
       );
   }
 
@@ -209,7 +247,10 @@ export const checkAnalysisSchedule: Rule = (o) => {
         hasStep
           ? 'a step of 0 or less never raises the canary weight: the analysis never finishes'
           : 'a progressive canary needs stepWeight or stepWeights, else the weight never rises and the analysis never finishes',
-        { value: a.stepWeight ?? undefined, allowed: 'an integer from 1 to 100, or use stepWeights or iterations' },
+        {
+          value: a.stepWeight ?? undefined,
+          allowed: 'an integer from 1 to 100, or use stepWeights or iterations',
+        },
       ),
     );
   }
@@ -259,9 +300,14 @@ export const checkAnalysisSchedule: Rule = (o) => {
       );
     if (match.length > 0)
       out.push(
-        warning('flagger/match-unsupported', [...base, 'match'], 'ignored: the kubernetes provider cannot route by request (no A/B testing)', {
-          allowed: 'a provider with L7 routing, e.g. istio or gatewayapi:v1',
-        }),
+        warning(
+          'flagger/match-unsupported',
+          [...base, 'match'],
+          'ignored: the kubernetes provider cannot route by request (no A/B testing)',
+          {
+            allowed: 'a provider with L7 routing, e.g. istio or gatewayapi:v1',
+          },
+        ),
       );
   } else if (match.length > 0 && !(iterCount > 0)) {
     out.push(
@@ -288,7 +334,10 @@ export const checkAnalysisSchedule: Rule = (o) => {
       );
   }
   const mirrorWeight = a.mirrorWeight;
-  if (typeof mirrorWeight === 'number' && (!Number.isInteger(mirrorWeight) || mirrorWeight < 0 || mirrorWeight > 100))
+  if (
+    typeof mirrorWeight === 'number' &&
+    (!Number.isInteger(mirrorWeight) || mirrorWeight < 0 || mirrorWeight > 100)
+  )
     out.push(
       error('flagger/mirror-weight-range', [...base, 'mirrorWeight'], 'is not a percentage', {
         value: mirrorWeight,
@@ -300,10 +349,15 @@ export const checkAnalysisSchedule: Rule = (o) => {
     const v = a[field];
     if (typeof v === 'number' && (v < 0 || v > 100))
       out.push(
-        error('flagger/ready-threshold-range', [...base, field], 'is not a percentage; above 100 the pods never count as ready', {
-          value: v,
-          allowed: 'an integer from 0 to 100',
-        }),
+        error(
+          'flagger/ready-threshold-range',
+          [...base, field],
+          'is not a percentage; above 100 the pods never count as ready',
+          {
+            value: v,
+            allowed: 'an integer from 0 to 100',
+          },
+        ),
       );
   }
 
@@ -331,10 +385,15 @@ export const checkSessionAffinity: Rule = (o) => {
   const cookie = str(sa, 'cookieName');
   if (!nonEmpty(cookie))
     out.push(
-      error('flagger/session-affinity-cookie-name', [...base, 'cookieName'], 'the canary cookie name is required', {
-        value: sa.cookieName ?? undefined,
-        allowed: 'a cookie name, e.g. flagger-cookie',
-      }),
+      error(
+        'flagger/session-affinity-cookie-name',
+        [...base, 'cookieName'],
+        'the canary cookie name is required',
+        {
+          value: sa.cookieName ?? undefined,
+          allowed: 'a cookie name, e.g. flagger-cookie',
+        },
+      ),
     );
   else if (str(sa, 'primaryCookieName') === cookie)
     out.push(
@@ -348,9 +407,14 @@ export const checkSessionAffinity: Rule = (o) => {
   const provider = str(o.spec, 'provider');
   if (provider !== undefined && provider !== 'istio' && !provider.startsWith('gatewayapi'))
     out.push(
-      warning('flagger/session-affinity-unsupported', base, `ignored: the ${provider} provider has no session affinity`, {
-        allowed: 'istio or gatewayapi',
-      }),
+      warning(
+        'flagger/session-affinity-unsupported',
+        base,
+        `ignored: the ${provider} provider has no session affinity`,
+        {
+          allowed: 'istio or gatewayapi',
+        },
+      ),
     );
   return out;
 };
@@ -381,20 +445,25 @@ export const checkMetrics: Rule = (o) => {
       out.push(
         error(
           'flagger/metric-source',
-          [...p, hasTemplate ? 'templateRef' : 'query'],
+          [...p, hasQuery ? 'query' : 'templateRef'],
           builtin
-            ? `the builtin metric ${name} would run as well: give the metric another name or drop this field`
-            : 'use either templateRef or query, not both: Flagger would run both',
+            ? `the builtin ${name} check would run as well: give the metric another name or drop this field`
+            : 'use either templateRef or the deprecated query, not both: Flagger would run both',
           { allowed: 'exactly one of a builtin name, templateRef, query' },
         ),
       );
     const ref = obj(m, 'templateRef');
     if (ref && !nonEmpty(str(ref, 'name')))
       out.push(
-        error('flagger/template-ref-name', [...p, 'templateRef', 'name'], 'the MetricTemplate name is required', {
-          value: ref.name ?? undefined,
-          allowed: 'the name of a MetricTemplate',
-        }),
+        error(
+          'flagger/template-ref-name',
+          [...p, 'templateRef', 'name'],
+          'the MetricTemplate name is required',
+          {
+            value: ref.name ?? undefined,
+            allowed: 'the name of a MetricTemplate',
+          },
+        ),
       );
 
     const range = obj(m, 'thresholdRange');
@@ -402,10 +471,15 @@ export const checkMetrics: Rule = (o) => {
     const max = num(range, 'max');
     if (min !== undefined && max !== undefined && min > max)
       out.push(
-        error('flagger/metric-threshold-range', [...p, 'thresholdRange'], 'min is above max: every check fails', {
-          value: range,
-          allowed: 'min <= max',
-        }),
+        error(
+          'flagger/metric-threshold-range',
+          [...p, 'thresholdRange'],
+          'min is above max: every check fails',
+          {
+            value: range,
+            allowed: 'min <= max',
+          },
+        ),
       );
     if (!has(range, 'min') && !has(range, 'max') && !has(m, 'threshold'))
       out.push(
@@ -466,10 +540,15 @@ export const checkWebhooks: Rule = (o) => {
     const timeout = str(w, 'timeout');
     if (nonEmpty(timeout) && parseGoDuration(timeout) === undefined)
       out.push(
-        error('flagger/webhook-timeout', [...p, 'timeout'], 'is not a duration (Flagger would silently use 10s)', {
-          value: timeout,
-          allowed: 'a duration such as "30s"',
-        }),
+        error(
+          'flagger/webhook-timeout',
+          [...p, 'timeout'],
+          'is not a duration (Flagger would silently use 10s)',
+          {
+            value: timeout,
+            allowed: 'a duration such as "30s"',
+          },
+        ),
       );
   });
   return out;
@@ -485,10 +564,15 @@ export const checkAlerts: Rule = (o) => {
     const ref = obj(al, 'providerRef');
     if (!nonEmpty(str(ref, 'name')))
       out.push(
-        error('flagger/alert-provider-ref', ['spec', key, 'alerts', i, 'providerRef', 'name'], 'the AlertProvider name is required', {
-          value: ref?.name ?? undefined,
-          allowed: 'the name of an AlertProvider',
-        }),
+        error(
+          'flagger/alert-provider-ref',
+          ['spec', key, 'alerts', i, 'providerRef', 'name'],
+          'the AlertProvider name is required',
+          {
+            value: ref?.name ?? undefined,
+            allowed: 'the name of an AlertProvider',
+          },
+        ),
       );
   });
   return out;
@@ -522,10 +606,15 @@ export const checkSpecMisc: Rule = (o) => {
   const deadline = num(spec, 'progressDeadlineSeconds');
   if (deadline !== undefined && deadline <= 0)
     out.push(
-      error('flagger/progress-deadline', ['spec', 'progressDeadlineSeconds'], 'a deadline of 0 or less fails every rollout at once', {
-        value: deadline,
-        allowed: 'a positive number of seconds (default 600)',
-      }),
+      error(
+        'flagger/progress-deadline',
+        ['spec', 'progressDeadlineSeconds'],
+        'a deadline of 0 or less fails every rollout at once',
+        {
+          value: deadline,
+          allowed: 'a positive number of seconds (default 600)',
+        },
+      ),
     );
 
   const replicas = obj(obj(spec, 'autoscalerRef'), 'primaryScalerReplicas');
@@ -533,10 +622,15 @@ export const checkSpecMisc: Rule = (o) => {
   const maxR = num(replicas, 'maxReplicas');
   if (minR !== undefined && maxR !== undefined && minR > maxR)
     out.push(
-      error('flagger/primary-scaler-replicas', ['spec', 'autoscalerRef', 'primaryScalerReplicas'], 'minReplicas is above maxReplicas', {
-        value: replicas,
-        allowed: 'minReplicas <= maxReplicas',
-      }),
+      error(
+        'flagger/primary-scaler-replicas',
+        ['spec', 'autoscalerRef', 'primaryScalerReplicas'],
+        'minReplicas is above maxReplicas',
+        {
+          value: replicas,
+          allowed: 'minReplicas <= maxReplicas',
+        },
+      ),
     );
 
   const provider = str(spec, 'provider');

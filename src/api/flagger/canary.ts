@@ -8,7 +8,16 @@
  * re-exported here.
  */
 import type { KindDefinition } from '../kind.js';
-import { duration, enumOf, intOrString, mapOf, objectHeader, type Static, stringMap, Type } from '../schema.js';
+import {
+  duration,
+  enumOf,
+  intOrString,
+  mapOf,
+  objectHeader,
+  type Static,
+  stringMap,
+  Type,
+} from '../schema.js';
 import { canaryRules } from './canary-rules.js';
 import {
   ALERT_SEVERITIES,
@@ -36,7 +45,8 @@ const SECTION_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-
 const str = (description?: string) => Type.Optional(Type.String(description ? { description } : {}));
 const bool = (description?: string) => Type.Optional(Type.Boolean(description ? { description } : {}));
 const int = (description?: string) => Type.Optional(Type.Integer(description ? { description } : {}));
-const strList = (description?: string) => Type.Optional(Type.Array(Type.String(), description ? { description } : {}));
+const strList = (description?: string) =>
+  Type.Optional(Type.Array(Type.String(), description ? { description } : {}));
 
 /** An object reference with the kind limited to `kinds` (targetRef, ingressRef, routeRef). */
 const localRef = (kinds: readonly string[], description: string) =>
@@ -51,7 +61,10 @@ const localRef = (kinds: readonly string[], description: string) =>
 
 /** Labels and annotations added to a generated Service. */
 const customMetadata = (description: string) =>
-  Type.Object({ labels: Type.Optional(stringMap()), annotations: Type.Optional(stringMap()) }, { description });
+  Type.Object(
+    { labels: Type.Optional(stringMap()), annotations: Type.Optional(stringMap()) },
+    { description },
+  );
 
 /** Istio StringMatch: at most one of exact, prefix, regex. */
 const stringMatch = () =>
@@ -109,7 +122,9 @@ const parentReference = () =>
     group: Type.Optional(
       Type.String({ default: 'gateway.networking.k8s.io', maxLength: 253, pattern: DNS_SUBDOMAIN_PATTERN }),
     ),
-    kind: Type.Optional(Type.String({ default: 'Gateway', maxLength: 63, minLength: 1, pattern: KIND_PATTERN })),
+    kind: Type.Optional(
+      Type.String({ default: 'Gateway', maxLength: 63, minLength: 1, pattern: KIND_PATTERN }),
+    ),
     name: Type.String({ maxLength: 253, minLength: 1 }),
     namespace: Type.Optional(Type.String({ maxLength: 63, minLength: 1, pattern: DNS_LABEL_PATTERN })),
     sectionName: Type.Optional(Type.String({ maxLength: 253, minLength: 1, pattern: SECTION_NAME_PATTERN })),
@@ -121,7 +136,9 @@ const requestMirror = () =>
   Type.Object({
     backendRef: Type.Object({
       group: Type.Optional(Type.String({ default: '', maxLength: 253, pattern: DNS_SUBDOMAIN_PATTERN })),
-      kind: Type.Optional(Type.String({ default: 'Service', maxLength: 63, minLength: 1, pattern: KIND_PATTERN })),
+      kind: Type.Optional(
+        Type.String({ default: 'Service', maxLength: 63, minLength: 1, pattern: KIND_PATTERN }),
+      ),
       name: Type.String({ maxLength: 253, minLength: 1 }),
       namespace: Type.Optional(Type.String({ maxLength: 63, minLength: 1, pattern: DNS_LABEL_PATTERN })),
       port: Type.Optional(
@@ -179,7 +196,11 @@ const trafficPolicy = () =>
               Type.Object({
                 httpCookie: Type.Optional(
                   Type.Object(
-                    { name: str('Name of the cookie.'), path: str('Path to set for the cookie.'), ttl: str() },
+                    {
+                      name: str('Name of the cookie.'),
+                      path: str('Path to set for the cookie.'),
+                      ttl: str(),
+                    },
                     { description: 'Hash based on an HTTP cookie.' },
                   ),
                 ),
@@ -210,7 +231,9 @@ const trafficPolicy = () =>
                 ),
               }),
             ),
-            simple: Type.Optional(enumOf(['ROUND_ROBIN', 'LEAST_CONN', 'RANDOM', 'PASSTHROUGH', 'LEAST_REQUEST'])),
+            simple: Type.Optional(
+              enumOf(['ROUND_ROBIN', 'LEAST_CONN', 'RANDOM', 'PASSTHROUGH', 'LEAST_REQUEST']),
+            ),
             warmupDurationSecs: str('Warmup duration of the Service.'),
           },
           { description: 'Load balancer algorithm: simple or consistentHash.' },
@@ -262,7 +285,9 @@ export const CanaryServiceSchema = Type.Object(
         description: 'Traffic distribution of the generated Services.',
       }),
     ),
-    targetPort: Type.Optional(intOrString({ description: 'Container port number or name; defaults to port.' })),
+    targetPort: Type.Optional(
+      intOrString({ description: 'Container port number or name; defaults to port.' }),
+    ),
     portDiscovery: bool('Add all other container ports to the generated Services.'),
     headless: bool('Generate headless Services (clusterIP: None).'),
     timeout: str('HTTP or gRPC request timeout of the generated route.'),
@@ -333,7 +358,11 @@ export const CanaryMetricSchema = Type.Object({
     description: 'Name of the metric; request-success-rate and request-duration are builtin.',
   }),
   interval: Type.Optional(
-    duration({ default: '1m', pattern: UPSTREAM_DURATION_PATTERN, description: 'Query window (default 1m).' }),
+    duration({
+      default: '1m',
+      pattern: UPSTREAM_DURATION_PATTERN,
+      description: 'Query window (default 1m).',
+    }),
   ),
   threshold: Type.Optional(
     Type.Number({
@@ -370,7 +399,9 @@ export const CanaryMetricSchema = Type.Object({
 
 export const CanaryWebhookSchema = Type.Object({
   name: Type.String({ description: 'Name of the webhook.' }),
-  type: Type.Optional(enumOf(WEBHOOK_TYPES, { description: 'When the webhook is called; empty means rollout.' })),
+  type: Type.Optional(
+    enumOf(WEBHOOK_TYPES, { description: 'When the webhook is called; empty means rollout.' }),
+  ),
   muteAlert: bool('Mute all alerts for this webhook.'),
   url: Type.String({ format: 'url', description: 'URL this webhook POSTs to.' }),
   timeout: Type.Optional(
@@ -428,16 +459,24 @@ const analysisSchema = (opts: Record<string, unknown>) =>
       maxWeight: int('Weight at which the canary is promoted (default 100; ignored with stepWeights).'),
       stepWeight: int('Linear weight increment per interval.'),
       stepWeights: Type.Optional(
-        Type.Array(Type.Integer(), { description: 'Explicit increasing weight ladder, e.g. [1, 10, 50, 80].' }),
+        Type.Array(Type.Integer(), {
+          description: 'Explicit increasing weight ladder, e.g. [1, 10, 50, 80].',
+        }),
       ),
       stepWeightPromotion: int('Weight step for moving traffic back to the primary (0: all at once).'),
       mirror: bool('Mirror traffic to the canary.'),
       mirrorWeight: int('Percentage of traffic mirrored (0: provider default, 100%).'),
       primaryReadyThreshold: Type.Optional(
-        Type.Integer({ default: 100, description: 'Percent of primary pods that must be available (default 100).' }),
+        Type.Integer({
+          default: 100,
+          description: 'Percent of primary pods that must be available (default 100).',
+        }),
       ),
       canaryReadyThreshold: Type.Optional(
-        Type.Integer({ default: 100, description: 'Percent of canary pods that must be available (default 100).' }),
+        Type.Integer({
+          default: 100,
+          description: 'Percent of canary pods that must be available (default 100).',
+        }),
       ),
       match: Type.Optional(Type.Array(analysisMatch(), { description: 'A/B testing match conditions.' })),
       metrics: Type.Optional(Type.Array(CanaryMetricSchema, { description: 'Metric checks.' })),
@@ -452,11 +491,16 @@ export const CanaryAnalysisSchema = analysisSchema({ description: 'How the relea
 
 export const CanarySpecSchema = Type.Object({
   provider: Type.Optional(
-    enumOf(CANARY_PROVIDERS, { description: 'Traffic management provider; overrides the controller default.' }),
+    enumOf(CANARY_PROVIDERS, {
+      description: 'Traffic management provider; overrides the controller default.',
+    }),
   ),
   metricsServer: str('Prometheus URL for the builtin metrics; overrides the controller default.'),
   progressDeadlineSeconds: Type.Optional(
-    Type.Integer({ default: 600, description: 'Seconds the rollout may take to progress before it fails (default 600).' }),
+    Type.Integer({
+      default: 600,
+      description: 'Seconds the rollout may take to progress before it fails (default 600).',
+    }),
   ),
   targetRef: localRef(TARGET_KINDS, 'The workload to release: a Deployment, DaemonSet or (Knative) Service.'),
   autoscalerRef: Type.Optional(

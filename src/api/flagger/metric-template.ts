@@ -5,16 +5,16 @@
  */
 import { type Diagnostic, error, warning } from '../diagnostics.js';
 import type { KindDefinition, Rule } from '../kind.js';
-import { mapOf, objectHeader, type Static, Type } from '../schema.js';
+import { enumOf, mapOf, objectHeader, type Static, Type } from '../schema.js';
 import { FLAGGER_API_VERSION, FLAGGER_GROUP, FLAGGER_VERSION, METRIC_PROVIDER_TYPES } from './constants.js';
-import { has, isHttpUrl, nonEmpty, obj, str } from './loose.js';
+import { has, isHttpUrl, isObj, nonEmpty, obj, str } from './loose.js';
 
 /** Provider types whose client refuses to start without `address` ("address is not a valid URL"). */
 export const ADDRESS_REQUIRED_PROVIDERS = ['prometheus', 'graphite', 'influxdb'] as const;
 
 export const MetricTemplateProviderSchema = Type.Object(
   {
-    type: enumOfProviders(),
+    type: enumOf(METRIC_PROVIDER_TYPES, { description: 'Type of the metrics provider.' }),
     address: Type.Optional(
       Type.String({
         description: 'API address of the provider (required for prometheus, graphite and influxdb).',
@@ -36,14 +36,6 @@ export const MetricTemplateProviderSchema = Type.Object(
   },
   { description: 'Provider of this metric template.' },
 );
-
-function enumOfProviders() {
-  return Type.Unsafe<(typeof METRIC_PROVIDER_TYPES)[number]>({
-    type: 'string',
-    enum: [...METRIC_PROVIDER_TYPES],
-    description: 'Type of the metrics provider.',
-  });
-}
 
 export const MetricTemplateSpecSchema = Type.Object({
   provider: MetricTemplateProviderSchema,
@@ -89,7 +81,9 @@ export const checkMetricProviderType: Rule = (o) => {
     error(
       'flagger/metric-provider-type',
       ['spec', 'provider', 'type'],
-      type === undefined || type === null ? 'the provider type is required' : 'is not a metrics provider Flagger supports',
+      type === undefined || type === null
+        ? 'the provider type is required'
+        : 'is not a metrics provider Flagger supports',
       { value: type ?? undefined, allowed: METRIC_PROVIDER_TYPES.join(', ') },
     ),
   ];
@@ -97,17 +91,15 @@ export const checkMetricProviderType: Rule = (o) => {
 
 /** `query` is required and must not be blank. */
 export const checkMetricQuery: Rule = (o) => {
-  if (!isObjSpec(o.spec) || nonEmpty(str(o.spec, 'query'))) return isObjSpec(o.spec) ? [] : missingQuery(undefined);
-  return missingQuery(o.spec.query);
+  const query = isObj(o.spec) ? o.spec.query : undefined;
+  if (typeof query === 'string' && query.trim() !== '') return [];
+  return [
+    error('flagger/metric-template-query', ['spec', 'query'], 'the query is required', {
+      value: query ?? undefined,
+      allowed: 'a query for the provider, e.g. PromQL for prometheus',
+    }),
+  ];
 };
-
-const isObjSpec = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const missingQuery = (value: unknown): Diagnostic[] => [
-  error('flagger/metric-template-query', ['spec', 'query'], 'the query is required', {
-    value: value ?? undefined,
-    allowed: 'a query for the provider, e.g. PromQL for prometheus',
-  }),
-];
 
 /** Address (prometheus, graphite, influxdb) and region (cloudwatch) the provider client needs. */
 export const checkMetricProviderConnection: Rule = (o) => {
@@ -116,30 +108,53 @@ export const checkMetricProviderConnection: Rule = (o) => {
   const out: Diagnostic[] = [];
   const type = str(provider, 'type');
   const address = str(provider, 'address');
-  if (type !== undefined && (ADDRESS_REQUIRED_PROVIDERS as readonly string[]).includes(type) && !nonEmpty(address))
+  if (
+    type !== undefined &&
+    (ADDRESS_REQUIRED_PROVIDERS as readonly string[]).includes(type) &&
+    !nonEmpty(address)
+  )
     out.push(
-      error('flagger/metric-provider-address', ['spec', 'provider', 'address'], `the ${type} provider needs an address`, {
-        allowed: type === 'prometheus' ? 'e.g. http://prometheus.istio-system:9090' : 'an http(s) URL',
-      }),
+      error(
+        'flagger/metric-provider-address',
+        ['spec', 'provider', 'address'],
+        `the ${type} provider needs an address`,
+        {
+          allowed: type === 'prometheus' ? 'e.g. http://prometheus.istio-system:9090' : 'an http(s) URL',
+        },
+      ),
     );
   else if (nonEmpty(address) && !isHttpUrl(address))
     out.push(
-      warning('flagger/metric-provider-address-url', ['spec', 'provider', 'address'], 'is not an absolute http(s) URL', {
-        value: address,
-        allowed: 'e.g. http://prometheus.istio-system:9090',
-      }),
+      warning(
+        'flagger/metric-provider-address-url',
+        ['spec', 'provider', 'address'],
+        'is not an absolute http(s) URL',
+        {
+          value: address,
+          allowed: 'e.g. http://prometheus.istio-system:9090',
+        },
+      ),
     );
   if (type === 'cloudwatch' && !nonEmpty(str(provider, 'region')))
     out.push(
-      error('flagger/metric-provider-region', ['spec', 'provider', 'region'], 'the cloudwatch provider needs a region', {
-        value: has(provider, 'region') ? provider.region : undefined,
-        allowed: 'an AWS region, e.g. us-east-1',
-      }),
+      error(
+        'flagger/metric-provider-region',
+        ['spec', 'provider', 'region'],
+        'the cloudwatch provider needs a region',
+        {
+          value: has(provider, 'region') ? provider.region : undefined,
+          allowed: 'an AWS region, e.g. us-east-1',
+        },
+      ),
     );
   return out;
 };
 
-export const metricTemplateRules: Rule[] = [checkMetricProviderType, checkMetricQuery, checkMetricProviderConnection];
+export const metricTemplateRules: Rule[] = [
+  checkMetricProviderType,
+  checkMetricQuery,
+  checkMetricProviderConnection,
+];
 
 export const metricTemplateKind: KindDefinition = {
   group: FLAGGER_GROUP,
