@@ -262,6 +262,8 @@ export function checkObjects(objects: readonly LoadedObject[]): Diagnostic[] {
     if (!lo.object.metadata?.name && !lo.object.metadata?.generateName)
       schemaDiags.push(error('required', ['metadata', 'name'], 'is required', { allowed: 'a DNS-1123 name such as my-app' }));
     out.push(...schemaDiags.map(place));
+    // A rule that restates a schema error at the same field (e.g. an enum) adds nothing: keep one.
+    const schemaErrorAt = new Set(schemaDiags.filter((d) => d.severity === 'error').map((d) => JSON.stringify(d.path)));
     for (const rule of lo.definition.rules ?? []) {
       let found: Diagnostic[];
       try {
@@ -270,7 +272,7 @@ export function checkObjects(objects: readonly LoadedObject[]): Diagnostic[] {
         // A rule must never take the linter down; report it as our bug, naming the object.
         found = [error('internal', [], `internal error in a validation rule: ${(e as Error).message}`)];
       }
-      out.push(...found.map(place));
+      out.push(...found.filter((d) => !(d.severity === 'error' && schemaErrorAt.has(JSON.stringify(d.path)))).map(place));
     }
   }
   return out;

@@ -1,0 +1,461 @@
+/**
+ * Tree-walking interpreter with a step budget. Every node visit and every element a builtin
+ * touches costs a step; exceeding `maxSteps` (or the size limits) throws a 'limit' ExprError, so
+ * evaluation time is bounded whatever the expression. Recursion depth is bounded by the parser's
+ * AST height limit plus the value-depth limit for data traversals.
+ */
+
+import type { Node, NodeOf } from './ast.js';
+import type { BuiltinCtx, Predicate } from './builtins.js';
+import { ExprError, Fault, columnAt, limitFault, runtimeFault, typeFault } from './errors.js';
+import { type ParseOptions, parse } from './parser.js';
+import { RegexError, compileRegex } from './regex.js';
+import { callDurationMethod, callTimeMethod } from './time.js';
+import {
+  type CompareOp,
+  ExprDuration,
+  type ExprMap,
+  ExprTime,
+  add,
+  compare,
+  divide,
+  equal,
+  fetch,
+  isNil,
+  isNumeric,
+  kindOf,
+  mapGet,
+  mapSet,
+  modulo,
+  multiply,
+  negate,
+  newMap,
+  power,
+  slice,
+  subtract,
+  toJS,
+  typeName,
+} from './values.js';
+
+export interface RunOptions {
+  /** Clock for `now()`; defaults to the current time. */
+  readonly now?: Date;
+  /** Maximum work units (node visits and element operations), default 1,000,000. */
+  readonly maxSteps?: number;
+  /** Maximum length of any array built during evaluation (ranges, map, concat…), default 1,000,000. */
+  readonly maxCollectionSize?: number;
+  /** Maximum length of any string built during evaluation (+, repeat, join…), default 1,000,000. */
+  readonly maxStringLength?: number;
+  /** Maximum nesting of values traversed by ==, string(), toJSON… (guards cyclic data), default 100. */
+  readonly maxValueDepth?: number;
+}
+
+export type CompileOptions = ParseOptions;
+export interface EvaluateOptions extends CompileOptions, RunOptions {}
+
+export const DEFAULT_MAX_STEPS = 1_000_000;
+export const DEFAULT_MAX_COLLECTION_SIZE = 1_000_000;
+export const DEFAULT_MAX_STRING_LENGTH = 1_000_000;
+export const DEFAULT_MAX_VALUE_DEPTH = 100;
+
+export interface CompiledExpression {
+  readonly source: string;
+  /** Evaluates against `env`; the result is converted to plain JS (ints become numbers). */
+  run(env?: Readonly<Record<string, unknown>>, options?: RunOptions): unknown;
+}
+
+/** Marks "an optional access met nil": propagates up the postfix chain to its `chain` node. */
+const NIL_CHAIN: unique symbol = Symbol('nil-chain');
+
+interface Frame {
+  readonly item: unknown;
+  readonly index: number;
+  readonly acc: unknown;
+  readonly hasAcc: boolean;
+}
+
+class Interpreter implements BuiltinCtx {
+  readonly maxSteps: number;
+  readonly maxCollectionSize: number;
+  readonly maxStringLength: number;
+  readonly maxValueDepth: number;
+  private readonly env: Readonly<Record<string, unknown>>;
+  private readonly clock: number;
+  private steps = 0;
+  /** Source offset of the node whose own operation is running, for error columns. */
+  at = 0;
+  private readonly frames: Frame[] = [];
+  private readonly scope: { readonly name: string; readonly value: unknown }[] = [];
+
+  constructor(env: Readonly<Record<string, unknown>>, options: RunOptions) {
+    this.env = env;
+    this.maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
+    this.maxCollectionSize = options.maxCollectionSize ?? DEFAULT_MAX_COLLECTION_SIZE;
+    this.maxStringLength = options.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH;
+    this.maxValueDepth = options.maxValueDepth ?? DEFAULT_MAX_VALUE_DEPTH;
+    this.clock = options.now ? options.now.getTime() : Date.now();
+  }
+
+  tick(n: number): void {
+    this.steps += n;
+    if (this.steps > this.maxSteps) throw limitFault(`evaluation exceeded ${this.maxSteps} steps`);
+  }
+
+  now(): number {
+    return this.clock;
+  }
+
+  eval(n: Node): unknown {
+    if (++this.steps > this.maxSteps) throw limitFault(`evaluation exceeded ${this.maxSteps} steps`);
+    switch (n.type) {
+      case 'nil':
+        return null;
+      case 'bool':
+      case 'int':
+      case 'float':
+      case 'string':
+        return n.value;
+      case 'ident':
+        return this.identifier(n);
+      case 'pointer':
+        return this.pointer(n);
+      case 'unary':
+        return this.unary(n);
+      case 'binary':
+        return this.binary(n);
+      case 'cond': {
+        const test = this.eval(n.test);
+        if (typeof test !== 'boolean') {
+          this.at = n.pos;
+          throw typeFault(`non-bool expression (type ${typeName(test)}) used as condition`);
+        }
+        return this.eval(test ? n.then : n.otherwise);
+      }
+      case 'array':
+        return n.items.map((item) => this.eval(item));
+      case 'map': {
+        const out = newMap();
+        for (const [k, v] of n.entries) {
+          const key = this.eval(k);
+          if (typeof key !== 'string') {
+            this.at = k.pos;
+            throw typeFault(`map key must be a string, got ${typeName(key)}`);
+          }
+          mapSet(out, key, this.eval(v));
+        }
+        return out;
+      }
+      case 'member': {
+        const obj = this.eval(n.object);
+        if (obj === NIL_CHAIN || (n.optional && isNil(obj))) return NIL_CHAIN;
+        const key = this.eval(n.property);
+        this.at = n.pos;
+        return fetch(obj, key);
+      }
+      case 'slice': {
+        const obj = this.eval(n.object);
+        if (obj === NIL_CHAIN) return NIL_CHAIN;
+        const from = n.from ? this.eval(n.from) : undefined;
+        const to = n.to ? this.eval(n.to) : undefined;
+        this.at = n.pos;
+        return slice(obj, from, to, this);
+      }
+      case 'chain': {
+        const v = this.eval(n.node);
+        return v === NIL_CHAIN ? null : v;
+      }
+      case 'method':
+        return this.method(n);
+      case 'builtin':
+        return this.builtin(n);
+      case 'call':
+        return this.call(n);
+      case 'let': {
+        const value = this.eval(n.value);
+        this.scope.push({ name: n.name, value });
+        const result = this.eval(n.body);
+        this.scope.pop();
+        return result;
+      }
+      case 'sequence': {
+        let last: unknown = null;
+        for (const node of n.nodes) last = this.eval(node);
+        return last;
+      }
+      case 'predicate':
+        this.at = n.pos;
+        throw typeFault('predicate used outside a builtin');
+    }
+  }
+
+  private identifier(n: NodeOf<'ident'>): unknown {
+    for (let k = this.scope.length - 1; k >= 0; k--) {
+      const s = this.scope[k] as { name: string; value: unknown };
+      if (s.name === n.name) return s.value;
+    }
+    // Own properties only: `constructor`, `toString`, `__proto__` are unknown names, not Object members.
+    if (Object.hasOwn(this.env, n.name)) return this.env[n.name];
+    if (n.name === '$env') return this.env;
+    this.at = n.pos;
+    throw typeFault(`unknown name ${n.name}`);
+  }
+
+  private pointer(n: NodeOf<'pointer'>): unknown {
+    const f = this.frames[this.frames.length - 1];
+    this.at = n.pos;
+    if (!f) throw typeFault('cannot use pointer accessor outside predicate');
+    if (n.name === '') return f.item;
+    if (n.name === 'index') return BigInt(f.index);
+    if (!f.hasAcc) throw typeFault('#acc is only available in reduce');
+    return f.acc;
+  }
+
+  private unary(n: NodeOf<'unary'>): unknown {
+    const v = this.eval(n.operand);
+    this.at = n.pos;
+    switch (n.op) {
+      case '-':
+        return negate(v);
+      case '+':
+        if (!isNumeric(v)) throw typeFault(`invalid operation: +${typeName(v)}`);
+        return v;
+      default:
+        if (typeof v !== 'boolean') throw typeFault(`invalid operation: not ${typeName(v)}`);
+        return !v;
+    }
+  }
+
+  private logical(n: NodeOf<'binary'>, side: Node): boolean {
+    const v = this.eval(side);
+    if (typeof v !== 'boolean') {
+      this.at = n.pos;
+      throw typeFault(`invalid operation: ${n.op} on ${typeName(v)} (bool expected)`);
+    }
+    return v;
+  }
+
+  private binary(n: NodeOf<'binary'>): unknown {
+    switch (n.op) {
+      case 'and':
+        return this.logical(n, n.left) && this.logical(n, n.right);
+      case 'or':
+        return this.logical(n, n.left) || this.logical(n, n.right);
+      case '??': {
+        const l = this.eval(n.left);
+        return isNil(l) ? this.eval(n.right) : l;
+      }
+    }
+    const l = this.eval(n.left);
+    const r = this.eval(n.right);
+    this.at = n.pos;
+    switch (n.op) {
+      case '==':
+        return equal(l, r, this);
+      case '!=':
+        return !equal(l, r, this);
+      case '<':
+      case '>':
+      case '<=':
+      case '>=':
+        return compare(n.op as CompareOp, l, r);
+      case '+':
+        return add(l, r, this);
+      case '-':
+        return subtract(l, r);
+      case '*':
+        return multiply(l, r);
+      case '/':
+        return divide(l, r);
+      case '%':
+        return modulo(l, r);
+      case '**':
+        return power(l, r);
+      case '..':
+        return this.range(l, r);
+      case 'in':
+        return this.contains(r, l);
+      case 'contains':
+      case 'startsWith':
+      case 'endsWith': {
+        if (typeof l !== 'string' || typeof r !== 'string') {
+          throw typeFault(`invalid operation: ${typeName(l)} ${n.op} ${typeName(r)}`);
+        }
+        this.tick(l.length >> 6);
+        return n.op === 'contains' ? l.includes(r) : n.op === 'startsWith' ? l.startsWith(r) : l.endsWith(r);
+      }
+      case 'matches': {
+        if (typeof l !== 'string' || typeof r !== 'string') {
+          throw typeFault(`invalid operation: ${typeName(l)} matches ${typeName(r)}`);
+        }
+        let re: ReturnType<typeof compileRegex>;
+        try {
+          re = compileRegex(r);
+        } catch (e) {
+          if (e instanceof RegexError) {
+            throw e.tooLarge ? limitFault(`regular expression: ${e.message}`) : runtimeFault(`error parsing regexp: ${e.message}`);
+          }
+          throw e;
+        }
+        return re.test(l, (k) => this.tick(k));
+      }
+      default:
+        throw typeFault(`unknown operator ${n.op}`);
+    }
+  }
+
+  private range(l: unknown, r: unknown): bigint[] {
+    if (typeof l !== 'bigint' || typeof r !== 'bigint') {
+      throw typeFault(`invalid operation: ${typeName(l)} .. ${typeName(r)} (ints expected)`);
+    }
+    const size = r - l + 1n;
+    if (size <= 0n) return [];
+    // Checked before allocating: `1..1000000000000` fails here, not in the allocator.
+    if (size > BigInt(this.maxCollectionSize)) throw limitFault(`range of ${size} items is larger than ${this.maxCollectionSize}`);
+    const n = Number(size);
+    this.tick(n);
+    const out = new Array<bigint>(n);
+    for (let i = 0; i < n; i++) out[i] = l + BigInt(i);
+    return out;
+  }
+
+  /** `needle in haystack`: array membership by ==, or map key presence. */
+  private contains(haystack: unknown, needle: unknown): boolean {
+    if (Array.isArray(haystack)) {
+      for (const x of haystack) if (equal(x, needle, this)) return true;
+      return false;
+    }
+    switch (kindOf(haystack)) {
+      case 'map':
+        if (typeof needle === 'string') return Object.hasOwn(haystack as ExprMap, needle);
+        if (isNil(needle)) return Object.hasOwn(haystack as ExprMap, '');
+        throw typeFault(`cannot use ${typeName(needle)} as map key`);
+      case 'nil':
+        return false;
+      default:
+        throw typeFault(`operator "in" not defined on ${typeName(haystack)}`);
+    }
+  }
+
+  private method(n: NodeOf<'method'>): unknown {
+    const obj = this.eval(n.object);
+    if (obj === NIL_CHAIN || (n.optional && isNil(obj))) return NIL_CHAIN;
+    this.at = n.pos;
+    const isTime = obj instanceof ExprTime || obj instanceof Date;
+    if (!isTime && !(obj instanceof ExprDuration)) {
+      if (isNil(obj)) throw runtimeFault(`cannot call method ${n.name} on nil`);
+      if (kindOf(obj) === 'map' && typeof mapGet(obj as ExprMap, n.name) === 'function') {
+        throw typeFault(`calling functions from the environment is not allowed (${n.name})`);
+      }
+      throw typeFault(`type ${typeName(obj)} has no method ${n.name}`);
+    }
+    const args = n.args.map((a) => this.eval(a));
+    this.at = n.pos;
+    return obj instanceof ExprDuration ? callDurationMethod(obj, n.name, args) : callTimeMethod(obj, n.name, args);
+  }
+
+  private call(n: NodeOf<'call'>): never {
+    this.at = n.pos;
+    const scoped = this.scope.findLast((s) => s.name === n.name);
+    if (scoped || Object.hasOwn(this.env, n.name)) {
+      const v = scoped ? scoped.value : this.env[n.name];
+      // Only builtins run: a function handed in through the environment is never invoked.
+      if (typeof v === 'function') throw typeFault(`calling functions from the environment is not allowed (${n.name})`);
+      throw typeFault(`${n.name} is not a function (type ${typeName(v)})`);
+    }
+    throw typeFault(`unknown func ${n.name}`);
+  }
+
+  private builtin(n: NodeOf<'builtin'>): unknown {
+    const def = n.def;
+    if (def.iterate) {
+      const array = this.eval(n.args[0] as Node);
+      this.at = n.pos;
+      if (!Array.isArray(array)) throw typeFault(`${def.name}: cannot iterate over ${typeName(array)}`);
+      let body: Node | undefined;
+      const rest: unknown[] = [];
+      for (const a of n.args.slice(1)) {
+        if (a.type === 'predicate') body = a.body;
+        else rest.push(this.eval(a));
+      }
+      const hasAcc = def.name === 'reduce';
+      const predBody = body;
+      const pred: Predicate | undefined = predBody
+        ? (item, index, acc) => {
+            this.frames.push({ item, index, acc, hasAcc });
+            const v = this.eval(predBody);
+            this.frames.pop();
+            this.at = n.pos;
+            return v;
+          }
+        : undefined;
+      this.at = n.pos;
+      return def.iterate(array, pred, rest, this);
+    }
+    const args = n.args.map((a) => this.eval(a));
+    this.at = n.pos;
+    return def.call ? def.call(args, this) : null;
+  }
+}
+
+/** Converts anything thrown during evaluation into an ExprError; JS errors never escape. */
+function asExprError(e: unknown, source: string, at: number): ExprError {
+  if (e instanceof ExprError) return e;
+  const column = columnAt(source, at);
+  if (e instanceof Fault) return new ExprError(e.kind, e.message, column, source);
+  if (e instanceof RangeError) return new ExprError('limit', `evaluation too deep or too large (${e.message})`, column, source);
+  return new ExprError('runtime', `internal error: ${e instanceof Error ? e.message : String(e)}`, column, source);
+}
+
+class Compiled implements CompiledExpression {
+  readonly source: string;
+  private readonly ast: Node;
+
+  constructor(source: string, ast: Node) {
+    this.source = source;
+    this.ast = ast;
+  }
+
+  /** Evaluates and returns the internal value (ints as bigint). */
+  runRaw(env: Readonly<Record<string, unknown>> | undefined, options: RunOptions = {}): { value: unknown; toJS(): unknown } {
+    const it = new Interpreter(env ?? {}, options);
+    let value: unknown;
+    try {
+      value = it.eval(this.ast);
+    } catch (e) {
+      throw asExprError(e, this.source, it.at);
+    }
+    return {
+      value,
+      toJS: () => {
+        try {
+          return toJS(value, it);
+        } catch (e) {
+          throw asExprError(e, this.source, 0);
+        }
+      },
+    };
+  }
+
+  run(env?: Readonly<Record<string, unknown>>, options: RunOptions = {}): unknown {
+    return this.runRaw(env, options).toJS();
+  }
+}
+
+export function compile(expression: string, options: CompileOptions = {}): CompiledExpression & Compiled {
+  if (typeof expression !== 'string') {
+    throw new ExprError('syntax', `expression must be a string, got ${typeof expression}`, 1, String(expression));
+  }
+  try {
+    return new Compiled(expression, parse(expression, options));
+  } catch (e) {
+    throw asExprError(e, expression, 0);
+  }
+}
+
+export function evaluate(
+  expression: string,
+  env: Readonly<Record<string, unknown>> = {},
+  options: EvaluateOptions = {},
+): unknown {
+  return compile(expression, options).run(env, options);
+}
