@@ -18,13 +18,18 @@ const ok = evaluate('result[0] > 0.90', { result: [0.95] });
 let typed = false;
 try { evaluate('result[0] >', { result: [1] }); } catch (e) { typed = e instanceof ExprError && e.column > 0; }
 console.log(JSON.stringify({ ok, typed }));`;
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: repoDir, encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: repoDir,
+      encoding: 'utf8',
+    });
     expect(JSON.parse(out)).toEqual({ ok: true, typed: true });
   });
 
   it('runs the executable and returns exit codes', () => {
     const bin = path.join(repoDir, 'dist', 'cli', 'main.js');
-    const ok = spawnSync(process.execPath, [bin, 'lint', '-f', path.join(repoDir, 'examples')], { encoding: 'utf8' });
+    const ok = spawnSync(process.execPath, [bin, 'lint', '-f', path.join(repoDir, 'examples')], {
+      encoding: 'utf8',
+    });
     expect(ok.status, ok.stdout + ok.stderr).toBe(0);
     const usage = spawnSync(process.execPath, [bin, 'lint', '-f', '/nonexistent'], { encoding: 'utf8' });
     expect(usage.status).toBe(2);

@@ -8,7 +8,9 @@ import { compareSchemas, hasShared, type JsonSchema, loadUpstreamCrds } from '..
 import { apiVersionOf } from './kind.js';
 import { allKinds } from './registry.js';
 
-const upstream = hasShared ? [...loadUpstreamCrds('argo-rollouts-crds.yaml'), ...loadUpstreamCrds('flagger-crds.yaml')] : [];
+const upstream = hasShared
+  ? [...loadUpstreamCrds('argo-rollouts-crds.yaml'), ...loadUpstreamCrds('flagger-crds.yaml')]
+  : [];
 
 describe.skipIf(!hasShared)('compatibility with the upstream CRDs', () => {
   const expected = [

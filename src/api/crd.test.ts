@@ -13,7 +13,9 @@ import { structuralViolations } from './structural.js';
 
 describe('generated CRDs', () => {
   it.each(allKinds.map((k) => [`${k.plural}.${k.group}`, k] as const))('%s is structural', (_name, kind) => {
-    const crd = toCrd(kind) as { spec: { versions: { schema: { openAPIV3Schema: Record<string, unknown> } }[] } };
+    const crd = toCrd(kind) as {
+      spec: { versions: { schema: { openAPIV3Schema: Record<string, unknown> } }[] };
+    };
     expect(structuralViolations(crd.spec.versions[0]!.schema.openAPIV3Schema)).toEqual([]);
   });
 
@@ -27,18 +29,26 @@ describe('generated CRDs', () => {
     const ro = allKinds.find((k) => k.kind === 'Rollout')!;
     const crd = toCrd(ro) as {
       metadata: { name: string };
-      spec: { names: { shortNames: string[] }; versions: { subresources: Record<string, unknown>; additionalPrinterColumns: unknown[] }[] };
+      spec: {
+        names: { shortNames: string[] };
+        versions: { subresources: Record<string, unknown>; additionalPrinterColumns: unknown[] }[];
+      };
     };
     expect(crd.metadata.name).toBe('rollouts.argoproj.io');
     expect(crd.spec.names.shortNames).toContain('ro');
     expect(crd.spec.versions[0]!.subresources.status).toEqual({});
-    expect(crd.spec.versions[0]!.subresources.scale).toMatchObject({ specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.HPAReplicas' });
+    expect(crd.spec.versions[0]!.subresources.scale).toMatchObject({
+      specReplicasPath: '.spec.replicas',
+      statusReplicasPath: '.status.HPAReplicas',
+    });
     expect(crd.spec.versions[0]!.additionalPrinterColumns.length).toBeGreaterThan(0);
   });
 
   it('manifests/crds/ is up to date (run npm run gen:crds)', () => {
     const dir = path.join(repoDir, 'manifests', 'crds');
-    const committed = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+    const committed = readdirSync(dir)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort();
     const generated = crdYaml();
     expect(committed).toEqual(generated.map((g) => g.file).sort());
     for (const g of generated) expect(readFileSync(path.join(dir, g.file), 'utf8'), g.file).toBe(g.text);
@@ -47,7 +57,9 @@ describe('generated CRDs', () => {
 
 const exampleFiles = [
   ...readdirSync(path.join(repoDir, 'examples')).map((f) => path.join(repoDir, 'examples', f)),
-  ...(hasShared ? readdirSync(path.join(sharedDir, 'examples')).map((f) => path.join(sharedDir, 'examples', f)) : []),
+  ...(hasShared
+    ? readdirSync(path.join(sharedDir, 'examples')).map((f) => path.join(sharedDir, 'examples', f))
+    : []),
 ].filter((f) => f.endsWith('.yaml'));
 
 describe('examples round-trip through the schemas and CRDs', () => {

@@ -30,7 +30,8 @@ export function toOpenApiSchema(node: SchemaNode, isRoot = true): JsonObject {
     }
   }
   const deprecated = node['x-vireo-deprecated'];
-  if (deprecated) out.description = `${node.description ? `${node.description} ` : ''}Deprecated: ${deprecated}`;
+  if (deprecated)
+    out.description = `${node.description ? `${node.description} ` : ''}Deprecated: ${deprecated}`;
   if (node.default !== undefined) {
     const dflt = typeof node.default === 'string' ? node.default : JSON.stringify(node.default);
     out.description = `${out.description ? `${String(out.description).replace(/\.?$/, '.')} ` : ''}Default: ${dflt}.`;
@@ -57,7 +58,8 @@ export function toCrd(kind: KindDefinition): JsonObject {
     if (kind.subresources.scale) sub.scale = { ...kind.subresources.scale };
     version.subresources = sub;
   }
-  if (kind.printerColumns?.length) version.additionalPrinterColumns = kind.printerColumns.map((c) => ({ ...c }));
+  if (kind.printerColumns?.length)
+    version.additionalPrinterColumns = kind.printerColumns.map((c) => ({ ...c }));
   const names: JsonObject = {
     kind: kind.kind,
     listKind: `${kind.kind}List`,

@@ -72,8 +72,12 @@ export function diag(
   return d;
 }
 
-export const error = (code: string, path: FieldPath, message: string, extra?: { value?: unknown; allowed?: string }) =>
-  diag('error', code, path, message, extra);
+export const error = (
+  code: string,
+  path: FieldPath,
+  message: string,
+  extra?: { value?: unknown; allowed?: string },
+) => diag('error', code, path, message, extra);
 export const warning = (
   code: string,
   path: FieldPath,

@@ -20,9 +20,12 @@ describe('parseGoDuration', () => {
     expect(parseGoDuration(text)).toBeCloseTo(ms, 9);
   });
 
-  it.each(['', '1', '10', 's', '1d', '1 s', '1S', '1m 30s', 'abc', '-', '1.2.3s', '5 m'])('%j is not a duration', (text) => {
-    expect(parseGoDuration(text)).toBeUndefined();
-  });
+  it.each(['', '1', '10', 's', '1d', '1 s', '1S', '1m 30s', 'abc', '-', '1.2.3s', '5 m'])(
+    '%j is not a duration',
+    (text) => {
+      expect(parseGoDuration(text)).toBeUndefined();
+    },
+  );
 });
 
 describe('parseIntOrDuration (Argo pause)', () => {

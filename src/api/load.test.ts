@@ -71,8 +71,15 @@ items:
   it('places a schema error on the line and column of the field', () => {
     const r = check(rollout.replace('setWeight: 20', 'setWeight: "twenty"'), 'app.yaml');
     const d = r.all.find((x) => x.severity === 'error')!;
-    expect(d).toMatchObject({ file: 'app.yaml', line: 19, column: 20, path: ['spec', 'strategy', 'canary', 'steps', 0, 'setWeight'] });
-    expect(formatDiagnostic(d)).toMatch(/^app\.yaml:19:20: error: Rollout\/web: spec\.strategy\.canary\.steps\[0\]\.setWeight: /);
+    expect(d).toMatchObject({
+      file: 'app.yaml',
+      line: 19,
+      column: 20,
+      path: ['spec', 'strategy', 'canary', 'steps', 0, 'setWeight'],
+    });
+    expect(formatDiagnostic(d)).toMatch(
+      /^app\.yaml:19:20: error: Rollout\/web: spec\.strategy\.canary\.steps\[0\]\.setWeight: /,
+    );
   });
 
   it('points an unknown field at its key and suggests the closest', () => {
@@ -125,12 +132,20 @@ data:
 
   it('names the served version when a known kind has the wrong one', () => {
     const r = check(rollout.replace('argoproj.io/v1alpha1', 'argoproj.io/v1'));
-    expect(r.all[0]).toMatchObject({ code: 'api-version', path: ['apiVersion'], line: 1, allowed: 'argoproj.io/v1alpha1' });
+    expect(r.all[0]).toMatchObject({
+      code: 'api-version',
+      path: ['apiVersion'],
+      line: 1,
+      allowed: 'argoproj.io/v1alpha1',
+    });
   });
 
   it('requires metadata.name on Vireo kinds', () => {
     const r = check(rollout.replace('  name: web\n', '  labels: {a: b}\n'));
-    expect(r.all.filter((d) => d.severity === 'error').map((d) => d.path)).toContainEqual(['metadata', 'name']);
+    expect(r.all.filter((d) => d.severity === 'error').map((d) => d.path)).toContainEqual([
+      'metadata',
+      'name',
+    ]);
   });
 
   it('ignores empty documents and comments-only files', () => {
@@ -146,9 +161,23 @@ data:
 
 describe('redactDiagnostic', () => {
   it('hides values under credential-like keys', () => {
-    expect(redactDiagnostic({ severity: 'error', code: 'type', path: ['spec', 'password'], message: 'x', value: 's3cr3t' }).value).toBe(
-      '<redacted>',
-    );
-    expect(redactDiagnostic({ severity: 'error', code: 'type', path: ['spec', 'replicas'], message: 'x', value: 3 }).value).toBe(3);
+    expect(
+      redactDiagnostic({
+        severity: 'error',
+        code: 'type',
+        path: ['spec', 'password'],
+        message: 'x',
+        value: 's3cr3t',
+      }).value,
+    ).toBe('<redacted>');
+    expect(
+      redactDiagnostic({
+        severity: 'error',
+        code: 'type',
+        path: ['spec', 'replicas'],
+        message: 'x',
+        value: 3,
+      }).value,
+    ).toBe(3);
   });
 });

@@ -75,7 +75,8 @@ const SENSITIVE_KEY = /pass(word)?|secret|token|authorization|api[-_]?key|creden
 /** Never print a value that sits under a key that looks like a credential. */
 export function redactDiagnostic(d: Diagnostic): Diagnostic {
   if (d.value === undefined) return d;
-  if (d.path.some((seg) => typeof seg === 'string' && SENSITIVE_KEY.test(seg))) return { ...d, value: '<redacted>' };
+  if (d.path.some((seg) => typeof seg === 'string' && SENSITIVE_KEY.test(seg)))
+    return { ...d, value: '<redacted>' };
   return d;
 }
 
@@ -104,19 +105,31 @@ export function loadManifests(text: string, file: string): LoadResult {
       try {
         value = loadLenient(source);
         diagnostics.push({
-          ...warning('yaml-lenient', [], `not strict YAML 1.2 (${doc.errors[0]!.message.split('\n')[0]}); read as kubectl would`),
+          ...warning(
+            'yaml-lenient',
+            [],
+            `not strict YAML 1.2 (${doc.errors[0]!.message.split('\n')[0]}); read as kubectl would`,
+          ),
           file,
           ...pos(doc.errors[0]!.pos[0]),
         });
       } catch {
         for (const e of doc.errors) {
-          diagnostics.push({ ...error('yaml', [], `YAML syntax error: ${e.message.split('\n')[0]}`), file, ...pos(e.pos[0]) });
+          diagnostics.push({
+            ...error('yaml', [], `YAML syntax error: ${e.message.split('\n')[0]}`),
+            file,
+            ...pos(e.pos[0]),
+          });
         }
         return;
       }
     } else {
       for (const w of doc.warnings) {
-        diagnostics.push({ ...warning('yaml', [], w.message.split('\n')[0] ?? w.message), file, ...pos(w.pos[0]) });
+        diagnostics.push({
+          ...warning('yaml', [], w.message.split('\n')[0] ?? w.message),
+          file,
+          ...pos(w.pos[0]),
+        });
       }
       value = doc.toJS({ maxAliasCount: 100 });
     }
@@ -124,14 +137,20 @@ export function loadManifests(text: string, file: string): LoadResult {
     const docStart = doc.contents ? pos(doc.contents.range[0]) : { line: 1, column: 1 };
     if (!isPlainObject(value)) {
       diagnostics.push({
-        ...error('not-an-object', [], `document ${index + 1} is not a Kubernetes object (a mapping with apiVersion and kind)`),
+        ...error(
+          'not-an-object',
+          [],
+          `document ${index + 1} is not a Kubernetes object (a mapping with apiVersion and kind)`,
+        ),
         file,
         ...docStart,
       });
       return;
     }
-    const locateIn = (base: FieldPath) => (path: FieldPath, at: 'key' | 'value' = 'value') =>
-      locate(doc, [...base, ...path], at, pos, docStart);
+    const locateIn =
+      (base: FieldPath) =>
+      (path: FieldPath, at: 'key' | 'value' = 'value') =>
+        locate(doc, [...base, ...path], at, pos, docStart);
 
     // kind: List (and FooList) with items, as kubectl accepts.
     if (typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items)) {
@@ -155,15 +174,24 @@ function classify(
 ) {
   const start = locateFn([]);
   if (!isPlainObject(value)) {
-    diagnostics.push({ ...error('not-an-object', [], 'list item is not a Kubernetes object'), file, ...start });
+    diagnostics.push({
+      ...error('not-an-object', [], 'list item is not a Kubernetes object'),
+      file,
+      ...start,
+    });
     return;
   }
-  const missing = (['apiVersion', 'kind'] as const).filter((k) => typeof value[k] !== 'string' || value[k] === '');
+  const missing = (['apiVersion', 'kind'] as const).filter(
+    (k) => typeof value[k] !== 'string' || value[k] === '',
+  );
   if (missing.length > 0) {
     for (const k of missing)
       diagnostics.push({
         ...error('required', [k], 'is required: every object names its apiVersion and kind', {
-          allowed: k === 'kind' ? 'e.g. Rollout, Canary, AnalysisTemplate' : 'e.g. argoproj.io/v1alpha1, flagger.app/v1beta1',
+          allowed:
+            k === 'kind'
+              ? 'e.g. Rollout, Canary, AnalysisTemplate'
+              : 'e.g. argoproj.io/v1alpha1, flagger.app/v1beta1',
         }),
         file,
         ...locateFn([k], 'key'),
@@ -215,7 +243,9 @@ function locate(
     const seg = path[i];
     const last = i === path.length - 1;
     if (isMap(node)) {
-      const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg));
+      const pair = node.items.find(
+        (p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg),
+      );
       if (!pair) return found;
       const keyNode = pair.key as Node | null;
       const valueNode = pair.value as Node | null;
@@ -244,15 +274,23 @@ export function checkObjects(objects: readonly LoadedObject[]): Diagnostic[] {
   for (const lo of objects) {
     const name = `${lo.object.kind}/${lo.object.metadata?.name ?? '(no name)'}`;
     const place = (d: Diagnostic): Diagnostic => {
-      const at = lo.locate(d.path, d.code === 'unknown-field' || d.code === 'possible-typo' ? 'key' : 'value');
+      const at = lo.locate(
+        d.path,
+        d.code === 'unknown-field' || d.code === 'possible-typo' ? 'key' : 'value',
+      );
       return redactDiagnostic({ ...d, file: lo.file, line: at.line, column: at.column, object: name });
     };
     if (lo.category === 'unknown') {
       out.push(
         place(
-          warning('unknown-kind', ['kind'], `${lo.object.apiVersion} ${lo.object.kind} is not a kind Vireo knows; it is kept and ignored`, {
-            value: lo.object.kind,
-          }),
+          warning(
+            'unknown-kind',
+            ['kind'],
+            `${lo.object.apiVersion} ${lo.object.kind} is not a kind Vireo knows; it is kept and ignored`,
+            {
+              value: lo.object.kind,
+            },
+          ),
         ),
       );
       continue;
@@ -260,10 +298,14 @@ export function checkObjects(objects: readonly LoadedObject[]): Diagnostic[] {
     if (lo.category !== 'vireo' || !lo.definition) continue;
     const schemaDiags = validateValue(lo.definition.schema as unknown as SchemaNode, lo.object);
     if (!lo.object.metadata?.name && !lo.object.metadata?.generateName)
-      schemaDiags.push(error('required', ['metadata', 'name'], 'is required', { allowed: 'a DNS-1123 name such as my-app' }));
+      schemaDiags.push(
+        error('required', ['metadata', 'name'], 'is required', { allowed: 'a DNS-1123 name such as my-app' }),
+      );
     out.push(...schemaDiags.map(place));
     // A rule that restates a schema error at the same field (e.g. an enum) adds nothing: keep one.
-    const schemaErrorAt = new Set(schemaDiags.filter((d) => d.severity === 'error').map((d) => JSON.stringify(d.path)));
+    const schemaErrorAt = new Set(
+      schemaDiags.filter((d) => d.severity === 'error').map((d) => JSON.stringify(d.path)),
+    );
     for (const rule of lo.definition.rules ?? []) {
       let found: Diagnostic[];
       try {
@@ -272,7 +314,11 @@ export function checkObjects(objects: readonly LoadedObject[]): Diagnostic[] {
         // A rule must never take the linter down; report it as our bug, naming the object.
         found = [error('internal', [], `internal error in a validation rule: ${(e as Error).message}`)];
       }
-      out.push(...found.filter((d) => !(d.severity === 'error' && schemaErrorAt.has(JSON.stringify(d.path)))).map(place));
+      out.push(
+        ...found
+          .filter((d) => !(d.severity === 'error' && schemaErrorAt.has(JSON.stringify(d.path))))
+          .map(place),
+      );
     }
   }
   return out;

@@ -9,8 +9,8 @@
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 
-export { Type };
 export type { Static, TSchema };
+export { Type };
 
 type Opts = {
   description?: string;
@@ -38,7 +38,8 @@ export const intOrPercent = (opts: Opts = {}) => intOrString({ 'x-vireo-format':
 export const duration = (opts: Opts = {}) => Type.String({ 'x-vireo-format': 'duration', ...opts });
 
 /** An integer number of seconds or a Go duration string (Argo's pause `duration`). */
-export const intOrDuration = (opts: Opts = {}) => intOrString({ 'x-vireo-format': 'int-or-duration', ...opts });
+export const intOrDuration = (opts: Opts = {}) =>
+  intOrString({ 'x-vireo-format': 'int-or-duration', ...opts });
 
 /** A closed set of strings. Emitted as `type: string, enum: [...]` (structural; no `anyOf` of consts). */
 export const enumOf = <const V extends readonly string[]>(values: V, opts: Opts = {}) =>
@@ -54,7 +55,11 @@ export const mapOf = <S extends TSchema>(value: S, opts: Opts = {}) =>
 
 /** Free-form JSON kept as written (plugin config, an embedded PodSpec part Vireo does not model). */
 export const freeform = (opts: Opts = {}) =>
-  Type.Unsafe<Record<string, unknown>>({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true, ...opts });
+  Type.Unsafe<Record<string, unknown>>({
+    type: 'object',
+    'x-kubernetes-preserve-unknown-fields': true,
+    ...opts,
+  });
 
 /** Any JSON value (e.g. a webhook's JSON body). */
 export const anyValue = (opts: Opts = {}) =>

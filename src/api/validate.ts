@@ -115,7 +115,13 @@ export function validateValue(
   return out;
 }
 
-function check(node: SchemaNode, value: unknown, path: (string | number)[], out: Diagnostic[], opts: ValidateOptions) {
+function check(
+  node: SchemaNode,
+  value: unknown,
+  path: (string | number)[],
+  out: Diagnostic[],
+  opts: ValidateOptions,
+) {
   if (node['x-vireo-deprecated'] !== undefined) {
     out.push(
       warning('deprecated', path, 'this field is deprecated', {
@@ -125,12 +131,14 @@ function check(node: SchemaNode, value: unknown, path: (string | number)[], out:
   }
   if (value === null) {
     // Kubernetes prunes nulls of non-nullable fields: the field counts as absent.
-    if (!node.nullable) out.push(warning('null-value', path, 'an empty value is treated as if the field were absent'));
+    if (!node.nullable)
+      out.push(warning('null-value', path, 'an empty value is treated as if the field were absent'));
     return;
   }
   const konst = node['x-vireo-const'];
   if (konst !== undefined) {
-    if (value !== konst) out.push(error('value', path, `must be ${formatValue(konst)}`, { value, allowed: konst }));
+    if (value !== konst)
+      out.push(error('value', path, `must be ${formatValue(konst)}`, { value, allowed: konst }));
     return;
   }
   if (node['x-kubernetes-int-or-string']) {
@@ -149,10 +157,16 @@ function check(node: SchemaNode, value: unknown, path: (string | number)[], out:
         return;
       }
       if (node.minItems !== undefined && value.length < node.minItems)
-        out.push(error('min-items', path, `needs at least ${node.minItems} item(s)`, { value: value.length }));
+        out.push(
+          error('min-items', path, `needs at least ${node.minItems} item(s)`, { value: value.length }),
+        );
       if (node.maxItems !== undefined && value.length > node.maxItems)
-        out.push(error('max-items', path, `allows at most ${node.maxItems} item(s)`, { value: value.length }));
-      if (node.items) value.forEach((item, i) => check(node.items as SchemaNode, item, [...path, i], out, opts));
+        out.push(
+          error('max-items', path, `allows at most ${node.maxItems} item(s)`, { value: value.length }),
+        );
+      if (node.items)
+        for (const [i, item] of value.entries())
+          check(node.items as SchemaNode, item, [...path, i], out, opts);
       return;
     case 'string':
       checkString(node, value, path, out);
@@ -175,7 +189,8 @@ function checkIntOrString(node: SchemaNode, value: unknown, path: FieldPath, out
   const fmt = node['x-vireo-format'];
   if (typeof value === 'number') {
     if (!Number.isInteger(value)) out.push(typeError(node, value, path));
-    else if (value < 0 && fmt !== undefined) out.push(error('range', path, 'must not be negative', { value, allowed: '0 or more' }));
+    else if (value < 0 && fmt !== undefined)
+      out.push(error('range', path, 'must not be negative', { value, allowed: '0 or more' }));
     return;
   }
   if (typeof value !== 'string') {
@@ -183,7 +198,9 @@ function checkIntOrString(node: SchemaNode, value: unknown, path: FieldPath, out
     return;
   }
   if (fmt === 'int-or-percent' && !/^\d+%?$/.test(value))
-    out.push(error('format', path, 'is not an integer or a percentage', { value, allowed: describeType(node) }));
+    out.push(
+      error('format', path, 'is not an integer or a percentage', { value, allowed: describeType(node) }),
+    );
   if (fmt === 'int-or-duration' && parseIntOrDuration(value) === undefined)
     out.push(error('format', path, 'is not a duration', { value, allowed: describeType(node) }));
 }
@@ -194,42 +211,75 @@ function checkString(node: SchemaNode, value: unknown, path: FieldPath, out: Dia
     return;
   }
   if (node.enum && !node.enum.includes(value)) {
-    const suggestion = didYouMean(value, node.enum.filter((e): e is string => typeof e === 'string'));
+    const suggestion = didYouMean(
+      value,
+      node.enum.filter((e): e is string => typeof e === 'string'),
+    );
     out.push(
-      error('enum', path, `${formatValue(value)} is not allowed${suggestion ? `; did you mean ${formatValue(suggestion)}?` : ''}`, {
-        value,
-        allowed: listAllowed(node.enum),
-      }),
+      error(
+        'enum',
+        path,
+        `${formatValue(value)} is not allowed${suggestion ? `; did you mean ${formatValue(suggestion)}?` : ''}`,
+        {
+          value,
+          allowed: listAllowed(node.enum),
+        },
+      ),
     );
   }
   if (node['x-vireo-format'] === 'duration' && parseGoDuration(value) === undefined)
     out.push(error('format', path, 'is not a duration', { value, allowed: describeType(node) }));
   if (node.minLength !== undefined && value.length < node.minLength)
     out.push(
-      error('min-length', path, node.minLength === 1 ? 'must not be empty' : `must be at least ${node.minLength} characters`, {
-        value,
-      }),
+      error(
+        'min-length',
+        path,
+        node.minLength === 1 ? 'must not be empty' : `must be at least ${node.minLength} characters`,
+        {
+          value,
+        },
+      ),
     );
   if (node.maxLength !== undefined && value.length > node.maxLength)
     out.push(error('max-length', path, `must be at most ${node.maxLength} characters`, { value }));
   if (node.pattern !== undefined && !new RegExp(node.pattern).test(value))
-    out.push(error('pattern', path, 'has the wrong format', { value, allowed: `text matching /${node.pattern}/` }));
+    out.push(
+      error('pattern', path, 'has the wrong format', { value, allowed: `text matching /${node.pattern}/` }),
+    );
 }
 
 function checkNumber(node: SchemaNode, value: unknown, path: FieldPath, out: Diagnostic[]) {
-  if (typeof value !== 'number' || !Number.isFinite(value) || (node.type === 'integer' && !Number.isInteger(value))) {
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    (node.type === 'integer' && !Number.isInteger(value))
+  ) {
     out.push(typeError(node, value, path));
     return;
   }
   const below = node.minimum !== undefined && value < node.minimum;
   const above = node.maximum !== undefined && value > node.maximum;
   const notAbove = node.exclusiveMinimum !== undefined && value <= node.exclusiveMinimum;
-  if (below || above) out.push(error('range', path, 'is out of range', { value, allowed: `${describeType(node)} ${rangeText(node)}` }));
+  if (below || above)
+    out.push(
+      error('range', path, 'is out of range', { value, allowed: `${describeType(node)} ${rangeText(node)}` }),
+    );
   if (notAbove)
-    out.push(error('range', path, 'is out of range', { value, allowed: `${describeType(node)} greater than ${node.exclusiveMinimum}` }));
+    out.push(
+      error('range', path, 'is out of range', {
+        value,
+        allowed: `${describeType(node)} greater than ${node.exclusiveMinimum}`,
+      }),
+    );
 }
 
-function checkObject(node: SchemaNode, value: unknown, path: (string | number)[], out: Diagnostic[], opts: ValidateOptions) {
+function checkObject(
+  node: SchemaNode,
+  value: unknown,
+  path: (string | number)[],
+  out: Diagnostic[],
+  opts: ValidateOptions,
+) {
   if (!isPlainObject(value)) {
     out.push(typeError(node, value, path));
     return;
@@ -256,9 +306,14 @@ function checkObject(node: SchemaNode, value: unknown, path: (string | number)[]
     } else if (props && !open) {
       const suggestion = didYouMean(key, known);
       out.push({
-        ...error('unknown-field', childPath, `unknown field ${formatValue(key)}${suggestion ? `; did you mean ${formatValue(suggestion)}?` : ''}`, {
-          allowed: listAllowed(known),
-        }),
+        ...error(
+          'unknown-field',
+          childPath,
+          `unknown field ${formatValue(key)}${suggestion ? `; did you mean ${formatValue(suggestion)}?` : ''}`,
+          {
+            allowed: listAllowed(known),
+          },
+        ),
         severity: opts.unknownFieldSeverity ?? 'error',
       });
     } else if (props && open && known.length > 0) {
@@ -266,7 +321,11 @@ function checkObject(node: SchemaNode, value: unknown, path: (string | number)[]
       const suggestion = didYouMean(key, known);
       if (suggestion && suggestion !== key)
         out.push(
-          warning('possible-typo', childPath, `field ${formatValue(key)} is kept as written; did you mean ${formatValue(suggestion)}?`),
+          warning(
+            'possible-typo',
+            childPath,
+            `field ${formatValue(key)} is kept as written; did you mean ${formatValue(suggestion)}?`,
+          ),
         );
     }
   }

@@ -24,8 +24,12 @@ export interface SourceFile {
 const manifestExt = /\.(ya?ml|json)$/i;
 
 /** Files, directories (recursively, *.yaml/*.yml/*.json) or `-` for standard input. */
-export function readSources(inputs: readonly string[], stdin: () => string = () => readFileSync(0, 'utf8')): SourceFile[] {
-  if (inputs.length === 0) throw new UsageError('no input: give -f FILE (a file, a directory, or - for standard input)');
+export function readSources(
+  inputs: readonly string[],
+  stdin: () => string = () => readFileSync(0, 'utf8'),
+): SourceFile[] {
+  if (inputs.length === 0)
+    throw new UsageError('no input: give -f FILE (a file, a directory, or - for standard input)');
   const out: SourceFile[] = [];
   for (const input of inputs) {
     if (input === '-') {
@@ -40,7 +44,8 @@ export function readSources(inputs: readonly string[], stdin: () => string = () 
     }
     if (st.isDirectory()) {
       const found = walk(input);
-      if (found.length === 0) throw new UsageError(`${input}: no .yaml, .yml or .json files in this directory`);
+      if (found.length === 0)
+        throw new UsageError(`${input}: no .yaml, .yml or .json files in this directory`);
       for (const f of found) out.push({ name: f, text: readFileSync(f, 'utf8') });
     } else {
       out.push({ name: input, text: readFileSync(input, 'utf8') });
@@ -51,7 +56,9 @@ export function readSources(inputs: readonly string[], stdin: () => string = () 
 
 function walk(dir: string): string[] {
   const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
     if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
     const p = path.join(dir, entry.name);
     if (entry.isDirectory()) out.push(...walk(p));

@@ -7,7 +7,15 @@ import { run } from './main.js';
 async function vireo(args: string[], stdin = '', invokedAs = 'vireo') {
   let out = '';
   let err = '';
-  const io: Io = { out: (t) => void (out += t), err: (t) => void (err += t), stdin: () => stdin };
+  const io: Io = {
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
+    stdin: () => stdin,
+  };
   const code = await run(args, io, invokedAs);
   return { code, out, err };
 }
@@ -23,7 +31,11 @@ describe('vireo lint', () => {
   });
 
   it.skipIf(!hasShared)('passes the three seed examples', async () => {
-    for (const f of ['seed-000-rollout-with-analysis.yaml', 'seed-002-podinfo-canary.yaml', 'seed-003-bluegreen-rollout.yaml']) {
+    for (const f of [
+      'seed-000-rollout-with-analysis.yaml',
+      'seed-002-podinfo-canary.yaml',
+      'seed-003-bluegreen-rollout.yaml',
+    ]) {
       const r = await vireo(['lint', '-f', seed(f)]);
       expect(r.code, `${f}\n${r.out}`).toBe(0);
     }
@@ -43,7 +55,9 @@ spec:
 `;
     const r = await vireo(['lint', '-f', '-'], yaml);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/<stdin>:10:20: error: Rollout\/r: spec\.strategy\.canary\.steps\[0\]\.setWeight: .*120/);
+    expect(r.out).toMatch(
+      /<stdin>:10:20: error: Rollout\/r: spec\.strategy\.canary\.steps\[0\]\.setWeight: .*120/,
+    );
   });
 
   it('prints JSON with -o json', async () => {
@@ -93,7 +107,10 @@ describe('vireo plan', () => {
   });
 
   it('refuses manifests with errors (exit 1) and picks by --name', async () => {
-    const bad = await vireo(['plan', '-f', '-'], 'apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: r}\nspec: {replicas: -1}\n');
+    const bad = await vireo(
+      ['plan', '-f', '-'],
+      'apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: r}\nspec: {replicas: -1}\n',
+    );
     expect(bad.code).toBe(1);
     const missing = await vireo(['plan', '-f', ex('bluegreen.yaml'), '--name', 'nope']);
     expect(missing.code).toBe(2);
@@ -108,7 +125,13 @@ describe('vireo plan', () => {
 });
 
 describe('help, version and the kubectl plugin name', () => {
-  it.each([[['--help']], [['lint', '--help']], [['plan', '--help']], [['crds', '--help']], [['version', '--help']]])('%j exits 0', async (args) => {
+  it.each([
+    [['--help']],
+    [['lint', '--help']],
+    [['plan', '--help']],
+    [['crds', '--help']],
+    [['version', '--help']],
+  ])('%j exits 0', async (args) => {
     const r = await vireo(args);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/Usage:/);

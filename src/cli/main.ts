@@ -31,7 +31,9 @@ export function buildProgram(io: Io, invokedAs = 'vireo'): { program: Command; e
   let code: number = ExitCode.ok;
   const program = new Command(invokedAs === 'kubectl-vireo' ? 'kubectl vireo' : 'vireo');
   program
-    .description('Progressive delivery for Argo Rollouts and Flagger manifests, on Kubernetes or on one machine.')
+    .description(
+      'Progressive delivery for Argo Rollouts and Flagger manifests, on Kubernetes or on one machine.',
+    )
     .version(packageVersion(), '--version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
@@ -40,31 +42,64 @@ export function buildProgram(io: Io, invokedAs = 'vireo'): { program: Command; e
   program
     .command('lint')
     .description('Check manifests: YAML, schemas of both dialects, Argo and Flagger rules, and common traps.')
-    .requiredOption('-f, --filename <path>', 'a file, a directory (read recursively) or - for standard input; repeatable', collect, [])
+    .requiredOption(
+      '-f, --filename <path>',
+      'a file, a directory (read recursively) or - for standard input; repeatable',
+      collect,
+      [],
+    )
     .option('--strict', 'exit 1 on warnings too')
-    .option('--scrape-interval <seconds>', 'seconds between samples of your monitoring system, for the data-point check', '15')
+    .option(
+      '--scrape-interval <seconds>',
+      'seconds between samples of your monitoring system, for the data-point check',
+      '15',
+    )
     .addOption(outputOption())
-    .addHelpText('after', '\nExit codes: 0 no errors (warnings may be printed), 1 errors found (or warnings with --strict), 2 usage error.')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 no errors (warnings may be printed), 1 errors found (or warnings with --strict), 2 usage error.',
+    )
     .action((o: { filename: string[]; strict?: boolean; scrapeInterval: string; output?: string }) => {
       const scrape = Number(o.scrapeInterval);
-      if (!Number.isFinite(scrape) || scrape <= 0) throw new UsageError(`--scrape-interval ${o.scrapeInterval}: must be a positive number of seconds`);
-      code = runLint({ files: o.filename, output: parseOutput(o.output), strict: o.strict === true, scrapeInterval: scrape }, io);
+      if (!Number.isFinite(scrape) || scrape <= 0)
+        throw new UsageError(`--scrape-interval ${o.scrapeInterval}: must be a positive number of seconds`);
+      code = runLint(
+        {
+          files: o.filename,
+          output: parseOutput(o.output),
+          strict: o.strict === true,
+          scrapeInterval: scrape,
+        },
+        io,
+      );
     });
 
   program
     .command('plan')
-    .description('Show a release as a timeline: weights, replicas, pauses, analyses, time to promotion and earliest abort.')
-    .requiredOption('-f, --filename <path>', 'files with the Rollout or Canary and the templates it uses; repeatable', collect, [])
+    .description(
+      'Show a release as a timeline: weights, replicas, pauses, analyses, time to promotion and earliest abort.',
+    )
+    .requiredOption(
+      '-f, --filename <path>',
+      'files with the Rollout or Canary and the templates it uses; repeatable',
+      collect,
+      [],
+    )
     .option('--name <name>', 'which Rollout or Canary, when the files hold several')
     .addOption(outputOption())
     .addHelpText('after', '\nExit codes: 0 planned, 1 the manifests have errors, 2 usage error.')
     .action((o: { filename: string[]; name?: string; output?: string }) => {
-      code = runPlan({ files: o.filename, output: parseOutput(o.output), ...(o.name ? { name: o.name } : {}) }, io);
+      code = runPlan(
+        { files: o.filename, output: parseOutput(o.output), ...(o.name ? { name: o.name } : {}) },
+        io,
+      );
     });
 
   program
     .command('crds')
-    .description("Print the CustomResourceDefinitions of both dialects (or write one file per kind with --out).")
+    .description(
+      'Print the CustomResourceDefinitions of both dialects (or write one file per kind with --out).',
+    )
     .option('--out <dir>', 'write one YAML file per CRD into this directory')
     .addOption(outputOption())
     .action((o: { out?: string; output?: string }) => {
@@ -78,7 +113,13 @@ export function buildProgram(io: Io, invokedAs = 'vireo'): { program: Command; e
     .action((o: { output?: string }) => {
       const format = parseOutput(o.output);
       const v = packageVersion();
-      io.out(format === 'text' ? `vireo ${v}\n` : format === 'json' ? `${JSON.stringify({ version: v })}\n` : `version: ${v}\n`);
+      io.out(
+        format === 'text'
+          ? `vireo ${v}\n`
+          : format === 'json'
+            ? `${JSON.stringify({ version: v })}\n`
+            : `version: ${v}\n`,
+      );
     });
 
   return { program, exitCode: () => code };
@@ -104,10 +145,13 @@ export async function run(argv: string[], io: Io = processIo, invokedAs = 'vireo
   }
 }
 
-const isMain = process.argv[1] !== undefined && /(?:^|[/\\])(?:main\.[jt]s|vireo|kubectl-vireo)$/.test(process.argv[1]);
+const isMain =
+  process.argv[1] !== undefined && /(?:^|[/\\])(?:main\.[jt]s|vireo|kubectl-vireo)$/.test(process.argv[1]);
 if (isMain) {
   const invokedAs = path.basename(process.argv[1] ?? 'vireo').replace(/\.[jt]s$/, '');
-  run(process.argv.slice(2), processIo, invokedAs === 'kubectl-vireo' ? 'kubectl-vireo' : 'vireo').then((c) => {
-    process.exitCode = c;
-  });
+  run(process.argv.slice(2), processIo, invokedAs === 'kubectl-vireo' ? 'kubectl-vireo' : 'vireo').then(
+    (c) => {
+      process.exitCode = c;
+    },
+  );
 }

@@ -3,9 +3,9 @@
  * what their authors most likely meant. Pure: objects in, diagnostics out.
  */
 import { type Diagnostic, warning } from '../api/diagnostics.js';
+import { parseGoDuration, parseIntOrDuration } from '../api/duration.js';
 import type { ManifestObject } from '../api/kind.js';
 import { formatSeconds, metricTiming, planFor, weightLadder } from '../plan/plan.js';
-import { parseGoDuration, parseIntOrDuration } from '../api/duration.js';
 
 /** Seed 004: a statistical judgement needs at least 50 data points per metric per step. */
 export const MIN_DATA_POINTS = 50;
@@ -35,7 +35,8 @@ export function findTraps(
   const out: Diagnostic[] = [];
   for (const o of targets) {
     try {
-      if (o.apiVersion === 'argoproj.io/v1alpha1' && o.kind === 'Rollout') out.push(...rolloutTraps(o, objects));
+      if (o.apiVersion === 'argoproj.io/v1alpha1' && o.kind === 'Rollout')
+        out.push(...rolloutTraps(o, objects));
       if (o.apiVersion === 'flagger.app/v1beta1' && o.kind === 'Canary') out.push(...canaryTraps(o, opts));
     } catch {
       // Traps are advice; a shape the schema already reported must not stop the others.
@@ -66,14 +67,22 @@ function rolloutTraps(ro: ManifestObject, objects: readonly ManifestObject[]): D
   steps.forEach((step, i) => {
     if (step.pause !== undefined && obj(step.pause).duration === undefined) {
       out.push(
-        warning('lint/indefinite-pause', [...base, i, 'pause'], 'a pause without a duration waits until someone runs `vireo promote`', {
-          allowed: 'pause: {duration: 10m} to continue by itself',
-        }),
+        warning(
+          'lint/indefinite-pause',
+          [...base, i, 'pause'],
+          'a pause without a duration waits until someone runs `vireo promote`',
+          {
+            allowed: 'pause: {duration: 10m} to continue by itself',
+          },
+        ),
       );
     }
   });
   const firstWeight = steps.findIndex((s) => typeof s.setWeight === 'number' && (s.setWeight as number) > 0);
-  if (firstWeight >= 0) out.push(...firstWeightTrap(steps[firstWeight]!.setWeight as number, [...base, firstWeight, 'setWeight']));
+  if (firstWeight >= 0)
+    out.push(
+      ...firstWeightTrap(steps[firstWeight]!.setWeight as number, [...base, firstWeight, 'setWeight']),
+    );
 
   // Data points: how many measurements each analysis metric takes while the canary holds one weight.
   const plan = planFor(ro, objects);
@@ -89,7 +98,9 @@ function rolloutTraps(ro: ManifestObject, objects: readonly ManifestObject[]): D
   if (Object.keys(bg).length > 0) {
     const startingStep = typeof bg.startingStep === 'number' ? bg.startingStep : 0;
     const metrics = templateMetrics(bg, objects);
-    const measured = [...holds.values()].filter((h) => h.from >= startingStep && h.weight > 0 && h.seconds > 0);
+    const measured = [...holds.values()].filter(
+      (h) => h.from >= startingStep && h.weight > 0 && h.seconds > 0,
+    );
     for (const m of metrics) {
       const interval = parseGoDuration(str(m.interval) ?? '');
       if (!interval || measured.length === 0) continue;
@@ -101,7 +112,9 @@ function rolloutTraps(ro: ManifestObject, objects: readonly ManifestObject[]): D
             'lint/few-data-points',
             ['spec', 'strategy', 'canary', 'analysis'],
             `metric ${str(m.name) ?? ''} is measured at most ${points} time(s) at weight ${shortest.weight}% (${formatSeconds(shortest.seconds)} every ${formatSeconds(interval / 1000)}); a reliable judgement needs ${MIN_DATA_POINTS}`,
-            { allowed: `hold each weight for at least ${formatSeconds((MIN_DATA_POINTS * interval) / 1000)}, or measure more often` },
+            {
+              allowed: `hold each weight for at least ${formatSeconds((MIN_DATA_POINTS * interval) / 1000)}, or measure more often`,
+            },
           ),
         );
     }
@@ -113,16 +126,26 @@ function rolloutTraps(ro: ManifestObject, objects: readonly ManifestObject[]): D
       const count = typeof m.count === 'number' ? m.count : t.successSeconds === null ? undefined : 1;
       if (count === undefined) {
         out.push(
-          warning('lint/endless-step-analysis', [...base, i, 'analysis'], `metric ${t.name} has an interval and no count, so this step never completes by itself`, {
-            allowed: 'set count, or use it as a background analysis',
-          }),
+          warning(
+            'lint/endless-step-analysis',
+            [...base, i, 'analysis'],
+            `metric ${t.name} has an interval and no count, so this step never completes by itself`,
+            {
+              allowed: 'set count, or use it as a background analysis',
+            },
+          ),
         );
       } else if (count < MIN_DATA_POINTS) {
         out.push(
-          warning('lint/few-data-points', [...base, i, 'analysis'], `metric ${t.name} takes ${count} measurement(s); a reliable judgement needs ${MIN_DATA_POINTS}`, {
-            value: count,
-            allowed: `count of ${MIN_DATA_POINTS} or more`,
-          }),
+          warning(
+            'lint/few-data-points',
+            [...base, i, 'analysis'],
+            `metric ${t.name} takes ${count} measurement(s); a reliable judgement needs ${MIN_DATA_POINTS}`,
+            {
+              value: count,
+              allowed: `count of ${MIN_DATA_POINTS} or more`,
+            },
+          ),
         );
       }
     }
@@ -151,15 +174,26 @@ function canaryTraps(cd: ManifestObject, opts: TrapOptions): Diagnostic[] {
   const provider = str(spec.provider);
   if (iterations === 0 && provider !== 'kubernetes') {
     const ladder = weightLadder(analysis);
-    const path = Array.isArray(analysis.stepWeights) ? ['spec', key, 'stepWeights', 0] : ['spec', key, 'stepWeight'];
+    const path = Array.isArray(analysis.stepWeights)
+      ? ['spec', key, 'stepWeights', 0]
+      : ['spec', key, 'stepWeight'];
     if (ladder.length > 0) out.push(...firstWeightTrap(ladder[0]!, path));
   }
-  if (arr(analysis.match).length > 0 && provider && !flaggerMatchProviders.some((p) => provider.startsWith(p)))
+  if (
+    arr(analysis.match).length > 0 &&
+    provider &&
+    !flaggerMatchProviders.some((p) => provider.startsWith(p))
+  )
     out.push(
-      warning('lint/match-unsupported', ['spec', key, 'match'], `provider ${provider} cannot route by header or cookie; the match is ignored`, {
-        value: provider,
-        allowed: flaggerMatchProviders.join(', '),
-      }),
+      warning(
+        'lint/match-unsupported',
+        ['spec', key, 'match'],
+        `provider ${provider} cannot route by header or cookie; the match is ignored`,
+        {
+          value: provider,
+          allowed: flaggerMatchProviders.join(', '),
+        },
+      ),
     );
   // Each check covers one interval of samples; seed 004 wants 50 per step.
   const scrape = opts.scrapeIntervalSeconds ?? 15;
@@ -172,7 +206,10 @@ function canaryTraps(cd: ManifestObject, opts: TrapOptions): Diagnostic[] {
         'lint/few-data-points',
         ['spec', key, 'interval'],
         `each step lasts one interval (${formatSeconds(stepSeconds)}), about ${points} sample(s) at a ${scrape}s scrape interval; a reliable judgement needs ${MIN_DATA_POINTS}`,
-        { value: str(analysis.interval) ?? '60s (default)', allowed: `an interval of at least ${formatSeconds(MIN_DATA_POINTS * scrape)}` },
+        {
+          value: str(analysis.interval) ?? '60s (default)',
+          allowed: `an interval of at least ${formatSeconds(MIN_DATA_POINTS * scrape)}`,
+        },
       ),
     );
   return out;

@@ -6,7 +6,8 @@ import { loadManifests } from '../api/load.js';
 import { hasShared, sharedDir } from '../testing/upstream.js';
 import { metricTiming, planFor, settledReplicas, weightLadder } from './plan.js';
 
-const fromYaml = (text: string): ManifestObject[] => loadManifests(text, 't.yaml').objects.map((o) => o.object);
+const fromYaml = (text: string): ManifestObject[] =>
+  loadManifests(text, 't.yaml').objects.map((o) => o.object);
 const planOf = (text: string) => {
   const objs = fromYaml(text);
   const target = objs.find((o) => o.kind === 'Rollout' || o.kind === 'Canary')!;
@@ -78,7 +79,10 @@ describe('settledReplicas', () => {
     [4, 100, false, false, true, 4, 0],
     [3, 50, false, false, true, 2, 2],
   ])('n=%d w=%d router=%s dynamic=%s surge=%s -> %d/%d', (n, w, router, dyn, surge, c, s) => {
-    expect(settledReplicas(n, w, 100, { router, dynamicStableScale: dyn, surge })).toEqual({ canary: c, stable: s });
+    expect(settledReplicas(n, w, 100, { router, dynamicStableScale: dyn, surge })).toEqual({
+      canary: c,
+      stable: s,
+    });
   });
 });
 

@@ -74,8 +74,10 @@ const goSeconds = (v: unknown): number | undefined => {
 };
 
 export function planFor(target: ManifestObject, others: readonly ManifestObject[]): Plan {
-  if (target.apiVersion === 'argoproj.io/v1alpha1' && target.kind === 'Rollout') return planRollout(target, others);
-  if (target.apiVersion === 'flagger.app/v1beta1' && target.kind === 'Canary') return planCanary(target, others);
+  if (target.apiVersion === 'argoproj.io/v1alpha1' && target.kind === 'Rollout')
+    return planRollout(target, others);
+  if (target.apiVersion === 'flagger.app/v1beta1' && target.kind === 'Canary')
+    return planCanary(target, others);
   throw new Error(`cannot plan a ${target.kind}; vireo plan reads Rollouts and Canaries`);
 }
 
@@ -187,7 +189,11 @@ function analysisSeconds(a: AnalysisRef): number | null {
 function abortPathsOf(a: AnalysisRef, startsAt: number): AbortPath[] {
   return a.metrics
     .filter((m) => m.failSeconds !== null)
-    .map((m) => ({ source: `${a.label} / ${m.name}`, atSeconds: startsAt + (m.failSeconds as number), rule: m.failRule }));
+    .map((m) => ({
+      source: `${a.label} / ${m.name}`,
+      atSeconds: startsAt + (m.failSeconds as number),
+      rule: m.failRule,
+    }));
 }
 
 /**
@@ -221,12 +227,17 @@ export function settledReplicas(
   if (opts.surge) {
     candidates.push({ canary: up, total: n + 1 });
     const exact1 = ((n + 1) * weight) / maxWeight;
-    if ((!Number.isInteger(exact1 * 2) || Number.isInteger(exact1)) && down !== 0) candidates.push({ canary: down, total: n + 1 });
+    if ((!Number.isInteger(exact1 * 2) || Number.isInteger(exact1)) && down !== 0)
+      candidates.push({ canary: down, total: n + 1 });
   }
   if (candidates.length === 0) candidates.push({ canary: up, total: n });
   let best = candidates[0]!;
   for (const c of candidates.slice(1)) {
-    if (Math.abs((c.canary * maxWeight) / c.total - weight) < Math.abs((best.canary * maxWeight) / best.total - weight)) best = c;
+    if (
+      Math.abs((c.canary * maxWeight) / c.total - weight) <
+      Math.abs((best.canary * maxWeight) / best.total - weight)
+    )
+      best = c;
   }
   return { canary: best.canary, stable: best.total - best.canary };
 }
@@ -251,9 +262,12 @@ function planRollout(ro: ManifestObject, others: readonly ManifestObject[]): Pla
   // Defaults are 25% each; only an explicit 0 for maxSurge turns surge off.
   const surge = !isZeroIntOrPercent(canary.maxSurge ?? '25%');
   const steps = arr(canary.steps).map(obj);
-  const background = canary.analysis ? resolveAnalysis(obj(canary.analysis), others, 'background analysis') : undefined;
+  const background = canary.analysis
+    ? resolveAnalysis(obj(canary.analysis), others, 'background analysis')
+    : undefined;
   const bgStart = num(obj(canary.analysis).startingStep) ?? 0;
-  for (const a of background ? [background] : []) for (const m of a.missing) notes.push(`${m} is not in the given files; its timing is unknown`);
+  for (const a of background ? [background] : [])
+    for (const m of a.missing) notes.push(`${m} is not in the given files; its timing is unknown`);
 
   const out: PlanStep[] = [];
   const abortPaths: AbortPath[] = [];
@@ -286,10 +300,13 @@ function planRollout(ro: ManifestObject, others: readonly ManifestObject[]): Pla
     } else if (step.analysis !== undefined) {
       action = 'analysis';
       const a = resolveAnalysis(obj(step.analysis), others, `step ${index} analysis`);
-      for (const m of a.missing) notes.push(`${m} (step ${index}) is not in the given files; its timing is unknown`);
+      for (const m of a.missing)
+        notes.push(`${m} (step ${index}) is not in the given files; its timing is unknown`);
       seconds = analysisSeconds(a);
       if (seconds === null) {
-        notes.push(`step ${index}: an analysis metric has an interval and no count, so the step never completes by itself`);
+        notes.push(
+          `step ${index}: an analysis metric has an interval and no count, so the step never completes by itself`,
+        );
         manualGates++;
       }
       analyses.push(a.label);
@@ -302,7 +319,10 @@ function planRollout(ro: ManifestObject, others: readonly ManifestObject[]): Pla
       const d = goSeconds(obj(step.experiment).duration);
       seconds = d ?? null;
       if (d === undefined) manualGates++;
-      description = d === undefined ? 'experiment (runs until its analyses finish)' : `experiment for ${formatSeconds(d)}`;
+      description =
+        d === undefined
+          ? 'experiment (runs until its analyses finish)'
+          : `experiment for ${formatSeconds(d)}`;
     } else if (step.setCanaryScale !== undefined) {
       action = 'setCanaryScale';
       const cs = obj(step.setCanaryScale);
@@ -329,21 +349,35 @@ function planRollout(ro: ManifestObject, others: readonly ManifestObject[]): Pla
       surge,
       ...(router && canaryScale !== undefined ? { canaryScale } : {}),
     });
-    out.push({ index, action, description, weight, seconds, startsAt: t, replicas: { canary: r.canary, stable: r.stable }, analyses });
+    out.push({
+      index,
+      action,
+      description,
+      weight,
+      seconds,
+      startsAt: t,
+      replicas: { canary: r.canary, stable: r.stable },
+      analyses,
+    });
     t += seconds ?? 0;
   });
   if (background) {
-    if (bgStartsAt === undefined) notes.push(`background analysis startingStep ${bgStart} is past the last step; it never starts`);
+    if (bgStartsAt === undefined)
+      notes.push(`background analysis startingStep ${bgStart} is past the last step; it never starts`);
     else abortPaths.push(...abortPathsOf(background, bgStartsAt));
   }
-  if (!router) notes.push('no trafficRouting: traffic follows pod counts, so weights are approximated by replicas');
+  if (!router)
+    notes.push('no trafficRouting: traffic follows pod counts, so weights are approximated by replicas');
   return finish({
     object: name,
     dialect: 'argo',
     strategy: 'canary',
     replicas: n,
     steps: out,
-    promotion: { description: 'all traffic and replicas to the new version; it becomes stable', weight: maxWeight },
+    promotion: {
+      description: 'all traffic and replicas to the new version; it becomes stable',
+      weight: maxWeight,
+    },
     manualGates,
     abortPaths,
     notes,
@@ -357,34 +391,79 @@ function planBlueGreen(name: string, n: number, bg: Obj, others: readonly Manife
   let t = 0;
   let manualGates = 0;
   const preview = num(bg.previewReplicaCount) ?? n;
-  const push = (action: string, description: string, weight: number, seconds: number | null, replicas: Record<string, number>, analyses: string[] = []) => {
-    steps.push({ index: steps.length, action, description, weight, seconds, startsAt: t, replicas, analyses });
+  const push = (
+    action: string,
+    description: string,
+    weight: number,
+    seconds: number | null,
+    replicas: Record<string, number>,
+    analyses: string[] = [],
+  ) => {
+    steps.push({
+      index: steps.length,
+      action,
+      description,
+      weight,
+      seconds,
+      startsAt: t,
+      replicas,
+      analyses,
+    });
     t += seconds ?? 0;
   };
-  push('preview', `start the new version with ${preview} replica(s) behind ${str(bg.previewService) ?? 'no preview service'}`, 0, 0, {
-    active: n,
-    preview,
-  });
+  push(
+    'preview',
+    `start the new version with ${preview} replica(s) behind ${str(bg.previewService) ?? 'no preview service'}`,
+    0,
+    0,
+    {
+      active: n,
+      preview,
+    },
+  );
   if (bg.prePromotionAnalysis) {
     const a = resolveAnalysis(obj(bg.prePromotionAnalysis), others, 'prePromotionAnalysis');
     for (const m of a.missing) notes.push(`${m} is not in the given files; its timing is unknown`);
     abortPaths.push(...abortPathsOf(a, t));
-    push('prePromotionAnalysis', 'analyse the preview before switching', 0, analysisSeconds(a), { active: n, preview }, [a.label]);
+    push(
+      'prePromotionAnalysis',
+      'analyse the preview before switching',
+      0,
+      analysisSeconds(a),
+      { active: n, preview },
+      [a.label],
+    );
   }
   const auto = bg.autoPromotionEnabled !== false;
   const autoSeconds = num(bg.autoPromotionSeconds);
   if (!auto) {
     manualGates++;
-    push('promotionGate', 'wait for promote (autoPromotionEnabled: false)', 0, null, { active: n, preview: n });
+    push('promotionGate', 'wait for promote (autoPromotionEnabled: false)', 0, null, {
+      active: n,
+      preview: n,
+    });
   } else if (autoSeconds !== undefined) {
-    push('promotionGate', `wait ${formatSeconds(autoSeconds)} (autoPromotionSeconds)`, 0, autoSeconds, { active: n, preview: n });
+    push('promotionGate', `wait ${formatSeconds(autoSeconds)} (autoPromotionSeconds)`, 0, autoSeconds, {
+      active: n,
+      preview: n,
+    });
   }
-  push('switch', `point ${str(bg.activeService) ?? 'the active service'} at the new version`, 100, 0, { active: n, previous: n });
+  push('switch', `point ${str(bg.activeService) ?? 'the active service'} at the new version`, 100, 0, {
+    active: n,
+    previous: n,
+  });
   if (bg.postPromotionAnalysis) {
     const a = resolveAnalysis(obj(bg.postPromotionAnalysis), others, 'postPromotionAnalysis');
     for (const m of a.missing) notes.push(`${m} is not in the given files; its timing is unknown`);
     abortPaths.push(...abortPathsOf(a, t));
-    push('postPromotionAnalysis', 'analyse the new active version', 100, analysisSeconds(a), { active: n, previous: n }, [a.label]);
+    push(
+      'postPromotionAnalysis',
+      'analyse the new active version',
+      100,
+      analysisSeconds(a),
+      { active: n, previous: n },
+      [a.label],
+    );
   }
   const delay = num(bg.scaleDownDelaySeconds) ?? 30;
   return finish({
@@ -393,7 +472,10 @@ function planBlueGreen(name: string, n: number, bg: Obj, others: readonly Manife
     strategy: 'blueGreen',
     replicas: n,
     steps,
-    promotion: { description: `the previous version is scaled down ${delay}s later (scaleDownDelaySeconds)`, weight: 100 },
+    promotion: {
+      description: `the previous version is scaled down ${delay}s later (scaleDownDelaySeconds)`,
+      weight: 100,
+    },
     manualGates,
     abortPaths,
     notes,
@@ -420,17 +502,28 @@ function planCanary(cd: ManifestObject, others: readonly ManifestObject[]): Plan
   const provider = str(spec.provider) ?? '';
   const hasMatch = arr(analysis.match).length > 0;
   const strategy: Plan['strategy'] =
-    provider === 'kubernetes' || (iterations > 0 && !hasMatch) ? 'blue-green' : iterations > 0 ? 'ab-testing' : 'canary';
+    provider === 'kubernetes' || (iterations > 0 && !hasMatch)
+      ? 'blue-green'
+      : iterations > 0
+        ? 'ab-testing'
+        : 'canary';
 
   const targetRef = obj(spec.targetRef);
   const ns = cd.metadata?.namespace;
   const sameNs = (o: ManifestObject) => !ns || !o.metadata?.namespace || o.metadata.namespace === ns;
-  const target = others.find((o) => o.kind === str(targetRef.kind) && o.metadata?.name === str(targetRef.name) && sameNs(o));
+  const target = others.find(
+    (o) => o.kind === str(targetRef.kind) && o.metadata?.name === str(targetRef.name) && sameNs(o),
+  );
   let n = num(obj(target?.spec).replicas) ?? 1;
   const hpaRef = obj(spec.autoscalerRef);
-  const hpa = others.find((o) => o.kind === str(hpaRef.kind) && o.metadata?.name === str(hpaRef.name) && sameNs(o));
+  const hpa = others.find(
+    (o) => o.kind === str(hpaRef.kind) && o.metadata?.name === str(hpaRef.name) && sameNs(o),
+  );
   if (hpa) n = num(obj(hpa.spec).minReplicas) ?? n;
-  if (!target) notes.push(`${str(targetRef.kind) ?? 'target'}/${str(targetRef.name) ?? ''} is not in the given files; assuming ${n} replica(s)`);
+  if (!target)
+    notes.push(
+      `${str(targetRef.kind) ?? 'target'}/${str(targetRef.name) ?? ''} is not in the given files; assuming ${n} replica(s)`,
+    );
   if (analysis.interval === undefined) notes.push('analysis.interval is not set: Flagger uses 60s');
 
   const checks = [
@@ -443,7 +536,16 @@ function planCanary(cd: ManifestObject, others: readonly ManifestObject[]): Plan
   const steps: PlanStep[] = [];
   let t = 0;
   const push = (action: string, description: string, weight: number, replicas: Record<string, number>) => {
-    steps.push({ index: steps.length, action, description, weight, seconds: interval, startsAt: t, replicas, analyses: checks });
+    steps.push({
+      index: steps.length,
+      action,
+      description,
+      weight,
+      seconds: interval,
+      startsAt: t,
+      replicas,
+      analyses: checks,
+    });
     t += interval;
   };
   if (spec.skipAnalysis === true || Object.keys(analysis).length === 0) {
@@ -452,13 +554,16 @@ function planCanary(cd: ManifestObject, others: readonly ManifestObject[]): Plan
     const maxWeight = flaggerMaxWeight(analysis);
     const ladder = weightLadder(analysis, maxWeight);
     if (ladder.length === 0) notes.push('stepWeight is 0 or missing: the canary never advances');
-    if (analysis.mirror === true) push('mirror', 'mirror traffic to the canary (weight 0)', 0, { primary: n, canary: n });
+    if (analysis.mirror === true)
+      push('mirror', 'mirror traffic to the canary (weight 0)', 0, { primary: n, canary: n });
     for (const w of ladder) push('weight', `canary weight ${w}%`, w, { primary: n, canary: n });
   } else {
     for (let i = 1; i <= iterations; i++) {
       push(
         'iteration',
-        strategy === 'ab-testing' ? `iteration ${i}: matching requests go to the canary` : `iteration ${i}: test the canary (no live traffic)`,
+        strategy === 'ab-testing'
+          ? `iteration ${i}: matching requests go to the canary`
+          : `iteration ${i}: test the canary (no live traffic)`,
         0,
         { primary: n, canary: n },
       );
@@ -486,7 +591,11 @@ function planCanary(cd: ManifestObject, others: readonly ManifestObject[]): Plan
     strategy,
     replicas: n,
     steps,
-    promotion: { description: 'the canary spec is copied to the primary, traffic returns to the primary, the canary is scaled to 0', weight: 100 },
+    promotion: {
+      description:
+        'the canary spec is copied to the primary, traffic returns to the primary, the canary is scaled to 0',
+      weight: 100,
+    },
     manualGates: arr(analysis.webhooks).filter((w) => str(obj(w).type)?.startsWith('confirm-')).length,
     abortPaths,
     notes,

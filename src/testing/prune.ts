@@ -11,7 +11,8 @@ type Schema = {
 };
 
 export function prune(schema: Schema, value: unknown, isRoot = true): unknown {
-  if (Array.isArray(value)) return schema.items ? value.map((v) => prune(schema.items as Schema, v, false)) : value;
+  if (Array.isArray(value))
+    return schema.items ? value.map((v) => prune(schema.items as Schema, v, false)) : value;
   if (typeof value !== 'object' || value === null) return value;
   const preserve = schema['x-kubernetes-preserve-unknown-fields'] === true;
   const out: Record<string, unknown> = {};
@@ -23,8 +24,10 @@ export function prune(schema: Schema, value: unknown, isRoot = true): unknown {
     }
     const child = schema.properties?.[k];
     if (child) out[k] = prune(child, v, false);
-    else if (typeof schema.additionalProperties === 'object') out[k] = prune(schema.additionalProperties, v, false);
-    else if (preserve || (schema.properties === undefined && schema.additionalProperties !== undefined)) out[k] = v;
+    else if (typeof schema.additionalProperties === 'object')
+      out[k] = prune(schema.additionalProperties, v, false);
+    else if (preserve || (schema.properties === undefined && schema.additionalProperties !== undefined))
+      out[k] = v;
     else if (schema.properties === undefined && schema.type === undefined) out[k] = v;
     // else: dropped, as the API server would
   }

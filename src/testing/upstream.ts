@@ -44,10 +44,15 @@ export function loadUpstreamCrds(file: string): UpstreamCrd[] {
         versions: { name: string; storage?: boolean; schema?: { openAPIV3Schema: JsonSchema } }[];
       };
     } | null;
-    if (!crd || crd.kind !== 'CustomResourceDefinition' || !crd.spec) continue;
+    if (crd?.kind !== 'CustomResourceDefinition' || !crd.spec) continue;
     for (const v of crd.spec.versions) {
       if (!v.schema) continue;
-      out.push({ group: crd.spec.group, kind: crd.spec.names.kind, version: v.name, schema: v.schema.openAPIV3Schema });
+      out.push({
+        group: crd.spec.group,
+        kind: crd.spec.names.kind,
+        version: v.name,
+        schema: v.schema.openAPIV3Schema,
+      });
     }
   }
   return out;
@@ -110,7 +115,8 @@ function walk(up: JsonSchema, ours: JsonSchema | undefined, at: string, r: Compa
     else r.missing.push(`${at}[]`);
   }
   if (typeof up.additionalProperties === 'object') {
-    if (typeof ours.additionalProperties === 'object') walk(up.additionalProperties, ours.additionalProperties, `${at}{}`, r);
+    if (typeof ours.additionalProperties === 'object')
+      walk(up.additionalProperties, ours.additionalProperties, `${at}{}`, r);
     else if (oursOpen || ot === 'any') r.preserved += 1;
     else r.missing.push(`${at}{}`);
   }

@@ -17,7 +17,13 @@ export function runCrds(opts: { outDir?: string; output: OutputFormat }, io: Io)
     io.err(`wrote ${allKinds.length} CRDs to ${opts.outDir}\n`);
     return ExitCode.ok;
   }
-  if (opts.output === 'json') io.out(renderData({ apiVersion: 'v1', kind: 'List', items: allKinds.map(toCrd) }, 'json'));
-  else io.out(crdYaml().map((c) => `---\n${c.text}`).join(''));
+  if (opts.output === 'json')
+    io.out(renderData({ apiVersion: 'v1', kind: 'List', items: allKinds.map(toCrd) }, 'json'));
+  else
+    io.out(
+      crdYaml()
+        .map((c) => `---\n${c.text}`)
+        .join(''),
+    );
   return ExitCode.ok;
 }

@@ -16,7 +16,10 @@ export interface LintResult {
 }
 
 /** Loads and checks manifests: YAML, schema, semantic rules, then the traps. */
-export function lintSources(sources: { name: string; text: string }[], opts: { scrapeInterval?: number } = {}): LintResult {
+export function lintSources(
+  sources: { name: string; text: string }[],
+  opts: { scrapeInterval?: number } = {},
+): LintResult {
   const objects: LoadedObject[] = [];
   const diagnostics: Diagnostic[] = [];
   for (const src of sources) {
@@ -26,18 +29,34 @@ export function lintSources(sources: { name: string; text: string }[], opts: { s
   }
   diagnostics.push(...checkObjects(objects));
   // Traps are advice about objects that are otherwise valid.
-  const broken = new Set(diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.file}:${d.object}`));
+  const broken = new Set(
+    diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.file}:${d.object}`),
+  );
   const clean = objects.filter((o) => !broken.has(`${o.file}:${objectName(o)}`));
-  diagnostics.push(...placeTraps(clean, objects.map((o) => o.object), opts.scrapeInterval));
+  diagnostics.push(
+    ...placeTraps(
+      clean,
+      objects.map((o) => o.object),
+      opts.scrapeInterval,
+    ),
+  );
   return { objects, diagnostics: sortDiagnostics(diagnostics) };
 }
 
 const objectName = (o: LoadedObject) => `${o.object.kind}/${o.object.metadata?.name ?? '(no name)'}`;
 
-function placeTraps(clean: LoadedObject[], all: LoadedObject['object'][], scrapeInterval?: number): Diagnostic[] {
+function placeTraps(
+  clean: LoadedObject[],
+  all: LoadedObject['object'][],
+  scrapeInterval?: number,
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const lo of clean) {
-    const found = findTraps([lo.object], scrapeInterval ? { scrapeIntervalSeconds: scrapeInterval } : {}, all);
+    const found = findTraps(
+      [lo.object],
+      scrapeInterval ? { scrapeIntervalSeconds: scrapeInterval } : {},
+      all,
+    );
     for (const d of found) {
       const at = lo.locate(d.path);
       out.push({ ...d, file: lo.file, line: at.line, column: at.column, object: objectName(lo) });
@@ -49,13 +68,18 @@ function placeTraps(clean: LoadedObject[], all: LoadedObject['object'][], scrape
 export function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
   return [...ds].sort(
     (a, b) =>
-      (a.file ?? '').localeCompare(b.file ?? '') || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0),
+      (a.file ?? '').localeCompare(b.file ?? '') ||
+      (a.line ?? 0) - (b.line ?? 0) ||
+      (a.column ?? 0) - (b.column ?? 0),
   );
 }
 
 export function runLint(opts: LintOptions, io: Io): number {
   const sources = readSources(opts.files, io.stdin);
-  const { objects, diagnostics } = lintSources(sources, opts.scrapeInterval ? { scrapeInterval: opts.scrapeInterval } : {});
+  const { objects, diagnostics } = lintSources(
+    sources,
+    opts.scrapeInterval ? { scrapeInterval: opts.scrapeInterval } : {},
+  );
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = diagnostics.length - errors;
   if (opts.output === 'text') {
@@ -69,7 +93,14 @@ export function runLint(opts: LintOptions, io: Io): number {
       renderData(
         {
           files: sources.map((s) => s.name),
-          objects: objects.map((o) => ({ file: o.file, line: o.line, apiVersion: o.object.apiVersion, kind: o.object.kind, name: o.object.metadata?.name, category: o.category })),
+          objects: objects.map((o) => ({
+            file: o.file,
+            line: o.line,
+            apiVersion: o.object.apiVersion,
+            kind: o.object.kind,
+            name: o.object.metadata?.name,
+            category: o.category,
+          })),
           errors,
           warnings,
           diagnostics,

@@ -45,7 +45,9 @@ const timeOf = (s: number | null) => (s === null ? 'until promoted' : formatSeco
 
 export function renderPlan(p: Plan): string {
   const lines: string[] = [];
-  lines.push(`${p.object} (${p.dialect === 'argo' ? 'Argo Rollouts' : 'Flagger'} ${p.strategy}, ${p.replicas} replica(s))`);
+  lines.push(
+    `${p.object} (${p.dialect === 'argo' ? 'Argo Rollouts' : 'Flagger'} ${p.strategy}, ${p.replicas} replica(s))`,
+  );
   const header = ['#', 'starts', 'weight', 'replicas', 'lasts', 'step', 'analyses'];
   const rows = p.steps.map((s) => [
     String(s.index),
@@ -69,7 +71,8 @@ export function renderPlan(p: Plan): string {
   lines.push(
     `minimum time to full promotion: ${formatSeconds(p.minTotalSeconds)}${p.manualGates ? ` plus ${p.manualGates} manual gate(s)` : ''}`,
   );
-  if (p.earliestAbortSeconds === null) lines.push('earliest automatic abort: never (no analysis can fail it)');
+  if (p.earliestAbortSeconds === null)
+    lines.push('earliest automatic abort: never (no analysis can fail it)');
   else {
     lines.push(`earliest automatic abort: ${formatSeconds(p.earliestAbortSeconds)} after the release starts`);
     for (const a of p.abortPaths) lines.push(`  - at +${formatSeconds(a.atSeconds)}: ${a.source}: ${a.rule}`);
