@@ -3,7 +3,8 @@
  * what their authors most likely meant. Pure: objects in, diagnostics out.
  */
 import { type Diagnostic, warning } from '../api/diagnostics.js';
-import { parseGoDuration, parseIntOrDuration } from '../api/duration.js';
+import { parseGoDuration } from '../api/duration.js';
+import { analysisInterval } from '../api/flagger/canary-defaults.js';
 import type { ManifestObject } from '../api/kind.js';
 import { formatSeconds, metricTiming, planFor, weightLadder } from '../plan/plan.js';
 
@@ -21,9 +22,6 @@ type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-
-/** Flagger providers whose router can route by header or cookie (A/B testing, flagger.md §1.1). */
-const flaggerMatchProviders = ['istio', 'appmesh', 'nginx', 'contour', 'gloo', 'gatewayapi'];
 
 /** Traps in `targets`; `context` holds the objects they may refer to (templates, Deployments). */
 export function findTraps(
@@ -173,32 +171,15 @@ function canaryTraps(cd: ManifestObject, opts: TrapOptions): Diagnostic[] {
   const iterations = typeof analysis.iterations === 'number' ? analysis.iterations : 0;
   const provider = str(spec.provider);
   if (iterations === 0 && provider !== 'kubernetes') {
-    const ladder = weightLadder(analysis);
+    const ladder = weightLadder(cd);
     const path = Array.isArray(analysis.stepWeights)
       ? ['spec', key, 'stepWeights', 0]
       : ['spec', key, 'stepWeight'];
     if (ladder.length > 0) out.push(...firstWeightTrap(ladder[0]!, path));
   }
-  if (
-    arr(analysis.match).length > 0 &&
-    provider &&
-    !flaggerMatchProviders.some((p) => provider.startsWith(p))
-  )
-    out.push(
-      warning(
-        'lint/match-unsupported',
-        ['spec', key, 'match'],
-        `provider ${provider} cannot route by header or cookie; the match is ignored`,
-        {
-          value: provider,
-          allowed: flaggerMatchProviders.join(', '),
-        },
-      ),
-    );
   // Each check covers one interval of samples; seed 004 wants 50 per step.
   const scrape = opts.scrapeIntervalSeconds ?? 15;
-  const intervalMs = parseIntOrDuration(str(analysis.interval) ?? '60s') ?? 60_000;
-  const stepSeconds = Math.max(10, intervalMs / 1000);
+  const stepSeconds = analysisInterval(cd);
   const points = Math.floor(stepSeconds / scrape);
   if (points < MIN_DATA_POINTS && arr(analysis.metrics).length > 0)
     out.push(

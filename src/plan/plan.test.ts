@@ -96,7 +96,7 @@ describe('weightLadder (Flagger)', () => {
     [{ stepWeight: 0 }, []],
     [{}, []],
   ])('%j -> %j', (analysis, ladder) => {
-    expect(weightLadder(analysis as Record<string, unknown>)).toEqual(ladder);
+    expect(weightLadder({ spec: { analysis } })).toEqual(ladder);
   });
 });
 

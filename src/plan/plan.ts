@@ -8,6 +8,16 @@
  * fails) at its first chance; real releases add pod start-up and router latency.
  */
 import { parseGoDuration, parseIntOrDuration } from '../api/duration.js';
+import {
+  analysisInterval,
+  analysisIterations,
+  analysisThreshold,
+  deploymentStrategy,
+  getAnalysis,
+  maxWeight,
+  nextStepWeight,
+  skipAnalysis,
+} from '../api/flagger/canary-defaults.js';
 import type { ManifestObject } from '../api/kind.js';
 
 export interface PlanStep {
@@ -485,28 +495,16 @@ function planBlueGreen(name: string, n: number, bg: Obj, others: readonly Manife
 // ---------------------------------------------------------------------------------------------
 // Flagger
 
-function flaggerInterval(v: unknown): number {
-  const s = goSeconds(v);
-  if (s === undefined) return 60; // unset or unparsable: Flagger uses 60s
-  return Math.max(10, s); // Flagger clamps the interval to at least 10s
-}
-
 function planCanary(cd: ManifestObject, others: readonly ManifestObject[]): Plan {
   const spec = obj(cd.spec);
   const name = `Canary/${cd.metadata?.name ?? ''}`;
-  const analysis = obj(spec.analysis ?? spec.canaryAnalysis);
+  const analysis = obj(getAnalysis(cd));
   const notes: string[] = [];
-  const interval = flaggerInterval(analysis.interval);
-  const threshold = Math.max(1, num(analysis.threshold) ?? 1);
-  const iterations = num(analysis.iterations) ?? 0;
+  const interval = analysisInterval(cd);
+  const threshold = analysisThreshold(cd);
+  const iterations = analysisIterations(cd);
   const provider = str(spec.provider) ?? '';
-  const hasMatch = arr(analysis.match).length > 0;
-  const strategy: Plan['strategy'] =
-    provider === 'kubernetes' || (iterations > 0 && !hasMatch)
-      ? 'blue-green'
-      : iterations > 0
-        ? 'ab-testing'
-        : 'canary';
+  const strategy: Plan['strategy'] = deploymentStrategy(cd);
 
   const targetRef = obj(spec.targetRef);
   const ns = cd.metadata?.namespace;
@@ -548,11 +546,10 @@ function planCanary(cd: ManifestObject, others: readonly ManifestObject[]): Plan
     });
     t += interval;
   };
-  if (spec.skipAnalysis === true || Object.keys(analysis).length === 0) {
+  if (skipAnalysis(cd)) {
     notes.push('analysis is skipped: the new version is promoted at once');
   } else if (strategy === 'canary') {
-    const maxWeight = flaggerMaxWeight(analysis);
-    const ladder = weightLadder(analysis, maxWeight);
+    const ladder = weightLadder(cd);
     if (ladder.length === 0) notes.push('stepWeight is 0 or missing: the canary never advances');
     if (analysis.mirror === true)
       push('mirror', 'mirror traffic to the canary (weight 0)', 0, { primary: n, canary: n });
@@ -602,24 +599,17 @@ function planCanary(cd: ManifestObject, others: readonly ManifestObject[]): Plan
   });
 }
 
-/** Flagger's maxWeight: with stepWeights, min(100, last entry); otherwise maxWeight or 100. */
-export function flaggerMaxWeight(analysis: Obj): number {
-  const ladder = arr(analysis.stepWeights).filter((x): x is number => typeof x === 'number');
-  if (ladder.length > 0) return Math.min(100, ladder[ladder.length - 1]!);
-  return num(analysis.maxWeight) ?? 100;
-}
-
-/** The weights a Flagger canary passes through, from the first step up to maxWeight. */
-export function weightLadder(analysis: Obj, maxWeight = flaggerMaxWeight(analysis)): number[] {
-  const ladder = arr(analysis.stepWeights).filter((x): x is number => typeof x === 'number');
-  if (ladder.length > 0) return ladder.filter((w) => w <= maxWeight);
-  const step = num(analysis.stepWeight) ?? 0;
-  if (step <= 0) return [];
-  // Flagger adds stepWeight while the weight is below maxWeight, clamping only at 100, so the last
-  // step may overshoot maxWeight (stepWeight 20, maxWeight 50: 20, 40, 60).
+/**
+ * The weights a Flagger canary passes through: Flagger adds nextStepWeight while the weight is below
+ * maxWeight, clamping only at 100, so the last step may overshoot (stepWeight 20, maxWeight 50: 20, 40, 60).
+ */
+export function weightLadder(canary: unknown): number[] {
+  const max = maxWeight(canary);
   const out: number[] = [];
   let w = 0;
-  while (w < maxWeight && out.length < 1000) {
+  while (w < max && out.length < 1000) {
+    const step = nextStepWeight(canary, w);
+    if (step <= 0) break; // a zero step stalls the canary
     w = Math.min(100, w + step);
     out.push(w);
   }
