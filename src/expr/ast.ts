@@ -49,7 +49,12 @@ export type Node =
   | (Base & { readonly type: 'cond'; readonly test: Node; readonly then: Node; readonly otherwise: Node })
   | (Base & { readonly type: 'array'; readonly items: readonly Node[] })
   | (Base & { readonly type: 'map'; readonly entries: readonly (readonly [Node, Node])[] })
-  | (Base & { readonly type: 'member'; readonly object: Node; readonly property: Node; readonly optional: boolean })
+  | (Base & {
+      readonly type: 'member';
+      readonly object: Node;
+      readonly property: Node;
+      readonly optional: boolean;
+    })
   | (Base & { readonly type: 'slice'; readonly object: Node; readonly from?: Node; readonly to?: Node })
   | (Base & { readonly type: 'chain'; readonly node: Node })
   | (Base & {

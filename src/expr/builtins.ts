@@ -6,12 +6,9 @@
  */
 
 import { Fault, limitFault, runtimeFault, typeFault } from './errors.js';
-import { parseDate, parseDuration, formatRFC3339 } from './time.js';
+import { formatRFC3339, parseDate, parseDuration } from './time.js';
 import {
-  ExprDuration,
-  type ExprMap,
-  ExprTime,
-  type Meter,
+  add,
   byteIndex,
   byteLength,
   checkDepth,
@@ -20,6 +17,9 @@ import {
   checkString,
   compare,
   compareBytes,
+  ExprDuration,
+  type ExprMap,
+  ExprTime,
   equal,
   fetch,
   floatToInt,
@@ -28,12 +28,12 @@ import {
   isNil,
   isNumeric,
   kindOf,
+  type Meter,
   mapKeys,
   mapSet,
   newMap,
   timeMs,
   typeName,
-  add,
 } from './values.js';
 
 export interface BuiltinCtx extends Meter {
@@ -58,7 +58,12 @@ export interface BuiltinDef {
   /** Plain builtin: receives evaluated arguments. */
   readonly call?: (args: unknown[], ctx: BuiltinCtx) => unknown;
   /** Predicate builtin: the array, the predicate (if given) and the remaining evaluated arguments. */
-  readonly iterate?: (array: unknown[], pred: Predicate | undefined, rest: unknown[], ctx: BuiltinCtx) => unknown;
+  readonly iterate?: (
+    array: unknown[],
+    pred: Predicate | undefined,
+    rest: unknown[],
+    ctx: BuiltinCtx,
+  ) => unknown;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -100,13 +105,15 @@ export function parseGoFloat(s: string): number {
     throw runtimeFault(`strconv.ParseFloat: parsing ${JSON.stringify(s)}: invalid syntax`);
   }
   const f = sign * Number(t);
-  if (!Number.isFinite(f)) throw runtimeFault(`strconv.ParseFloat: parsing ${JSON.stringify(s)}: value out of range`);
+  if (!Number.isFinite(f))
+    throw runtimeFault(`strconv.ParseFloat: parsing ${JSON.stringify(s)}: value out of range`);
   return f;
 }
 
 /** Go's strconv.ParseInt(s, 10, 64). */
 export function parseGoInt(s: string): bigint {
-  if (!/^[+-]?\d+$/.test(s)) throw runtimeFault(`strconv.ParseInt: parsing ${JSON.stringify(s)}: invalid syntax`);
+  if (!/^[+-]?\d+$/.test(s))
+    throw runtimeFault(`strconv.ParseInt: parsing ${JSON.stringify(s)}: invalid syntax`);
   const v = BigInt(s);
   if (v !== BigInt.asIntN(64, v)) {
     throw runtimeFault(`strconv.ParseInt: parsing ${JSON.stringify(s)}: value out of range`);
@@ -120,7 +127,13 @@ function goRound(x: number): number {
 }
 
 /** Numbers of the arguments, arrays flattened (expr's minMax / mean / median). */
-function numbers(name: string, args: readonly unknown[], ctx: BuiltinCtx, depth = 0, out: unknown[] = []): unknown[] {
+function numbers(
+  name: string,
+  args: readonly unknown[],
+  ctx: BuiltinCtx,
+  depth = 0,
+  out: unknown[] = [],
+): unknown[] {
   for (const a of args) {
     ctx.tick(1);
     if (Array.isArray(a)) {
@@ -177,7 +190,8 @@ function goReplace(s: string, old: string, repl: string, n: number, ctx: Builtin
   let length = 0;
   const emit = (piece: string) => {
     length += piece.length;
-    if (length > ctx.maxStringLength) throw limitFault(`string longer than ${ctx.maxStringLength} characters`);
+    if (length > ctx.maxStringLength)
+      throw limitFault(`string longer than ${ctx.maxStringLength} characters`);
     parts.push(piece);
   };
   if (old === '') {
@@ -310,7 +324,7 @@ function sortValues(values: unknown[], keys: unknown[], order: unknown, ctx: Bui
   idx.sort((i, j) => {
     const a = keys[i];
     const b = keys[j];
-    const c = compare('<', a, b) ? -1 : compare('>', a, b) ? 1 : 0;
+    const c = compare('<', a, b, ctx) ? -1 : compare('>', a, b, ctx) ? 1 : 0;
     return desc ? -c : c;
   });
   return idx.map((i) => values[i]);
@@ -360,16 +374,25 @@ const DEFS: BuiltinDef[] = [
       return n === 1;
     },
   },
-  { name: 'filter', min: 2, max: 2, params: P, iterate: (a, p) => a.filter((x, i) => bool('filter', p?.(x, i))) },
+  {
+    name: 'filter',
+    min: 2,
+    max: 2,
+    params: P,
+    iterate: (a, p) => a.filter((x, i) => bool('filter', p?.(x, i))),
+  },
   { name: 'map', min: 2, max: 2, params: P, iterate: (a, p) => a.map((x, i) => p?.(x, i)) },
   {
     name: 'count',
     min: 1,
     max: 2,
     params: ['expr', 'predicate?'],
-    iterate: (a, p) => {
+    iterate: (a, p, _rest, ctx) => {
       let n = 0n;
-      for (let i = 0; i < a.length; i++) if (bool('count', p ? p(a[i], i) : a[i])) n++;
+      for (let i = 0; i < a.length; i++) {
+        ctx.tick(1);
+        if (bool('count', p ? p(a[i], i) : a[i])) n++;
+      }
       return n;
     },
   },
@@ -381,6 +404,7 @@ const DEFS: BuiltinDef[] = [
     iterate: (a, p, _rest, ctx) => {
       let acc: unknown = 0n;
       for (let i = 0; i < a.length; i++) {
+        ctx.tick(1);
         const v = p ? p(a[i], i) : a[i];
         if (!isNumeric(v)) throw typeFault(`invalid argument for sum (type ${typeName(v)})`);
         acc = add(acc, v, ctx);
@@ -483,10 +507,14 @@ const DEFS: BuiltinDef[] = [
     name: 'len',
     min: 1,
     max: 1,
-    call: ([v]) => {
+    call: ([v], ctx) => {
       if (Array.isArray(v)) return BigInt(v.length);
       if (typeof v === 'string') return BigInt(byteLength(v));
-      if (kindOf(v) === 'map') return BigInt(mapKeys(v as ExprMap).length);
+      if (kindOf(v) === 'map') {
+        const n = mapKeys(v as ExprMap).length;
+        ctx.tick(n); // Object.keys is O(n) with a large constant
+        return BigInt(n);
+      }
       throw typeFault(`invalid argument for len (type ${typeName(v)})`);
     },
   },
@@ -640,7 +668,13 @@ const DEFS: BuiltinDef[] = [
     min: 2,
     max: 3,
     call: ([s, sep, n], ctx) =>
-      goSplit(str('splitAfter', s), str('splitAfter', sep), n === undefined ? -1 : int('splitAfter', n), true, ctx),
+      goSplit(
+        str('splitAfter', s),
+        str('splitAfter', sep),
+        n === undefined ? -1 : int('splitAfter', n),
+        true,
+        ctx,
+      ),
   },
   {
     name: 'replace',
@@ -662,7 +696,8 @@ const DEFS: BuiltinDef[] = [
     call: ([s, n], ctx) => {
       const x = str('repeat', s);
       const count = int('repeat', n);
-      if (count < 0) throw runtimeFault(`invalid argument for repeat (expected positive integer, got ${count})`);
+      if (count < 0)
+        throw runtimeFault(`invalid argument for repeat (expected positive integer, got ${count})`);
       if (x.length * count > ctx.maxStringLength) {
         throw limitFault(`string longer than ${ctx.maxStringLength} characters`);
       }
@@ -676,6 +711,7 @@ const DEFS: BuiltinDef[] = [
     call: ([a, g = ''], ctx) => {
       const items = arr('join', a);
       const glue = str('join', g);
+      ctx.tick(items.length);
       let length = 0;
       for (const x of items) {
         length += str('join', x).length + glue.length;
@@ -704,7 +740,12 @@ const DEFS: BuiltinDef[] = [
       return BigInt(byteIndex(x, x.lastIndexOf(str('lastIndexOf', t))));
     },
   },
-  { name: 'hasPrefix', min: 2, max: 2, call: ([s, p]) => str('hasPrefix', s).startsWith(str('hasPrefix', p)) },
+  {
+    name: 'hasPrefix',
+    min: 2,
+    max: 2,
+    call: ([s, p]) => str('hasPrefix', s).startsWith(str('hasPrefix', p)),
+  },
   { name: 'hasSuffix', min: 2, max: 2, call: ([s, p]) => str('hasSuffix', s).endsWith(str('hasSuffix', p)) },
 
   // Number functions.
@@ -732,7 +773,9 @@ const DEFS: BuiltinDef[] = [
       if (n === 0) return 0;
       ctx.tick(Math.ceil(n * Math.log2(n + 1)));
       xs.sort((a, b) => a - b);
-      return n % 2 === 1 ? (xs[(n - 1) / 2] as number) : ((xs[n / 2 - 1] as number) + (xs[n / 2] as number)) / 2;
+      return n % 2 === 1
+        ? (xs[(n - 1) / 2] as number)
+        : ((xs[n / 2 - 1] as number) + (xs[n / 2] as number)) / 2;
     },
   },
 

@@ -7,18 +7,18 @@
 
 import type { Node, NodeOf } from './ast.js';
 import type { BuiltinCtx, Predicate } from './builtins.js';
-import { ExprError, Fault, columnAt, limitFault, runtimeFault, typeFault } from './errors.js';
+import { columnAt, ExprError, Fault, limitFault, runtimeFault, typeFault } from './errors.js';
 import { type ParseOptions, parse } from './parser.js';
-import { RegexError, compileRegex } from './regex.js';
+import { compileRegex, RegexError } from './regex.js';
 import { callDurationMethod, callTimeMethod } from './time.js';
 import {
+  add,
   type CompareOp,
+  compare,
+  divide,
   ExprDuration,
   type ExprMap,
   ExprTime,
-  add,
-  compare,
-  divide,
   equal,
   fetch,
   isNil,
@@ -105,6 +105,11 @@ class Interpreter implements BuiltinCtx {
     return this.clock;
   }
 
+  /** Operations that scan a string (byte indexing, builtins) cost in proportion to its length. */
+  private tickString(v: unknown): void {
+    if (typeof v === 'string' && v.length >= 64) this.tick(v.length >> 6);
+  }
+
   eval(n: Node): unknown {
     if (++this.steps > this.maxSteps) throw limitFault(`evaluation exceeded ${this.maxSteps} steps`);
     switch (n.type) {
@@ -150,6 +155,7 @@ class Interpreter implements BuiltinCtx {
         if (obj === NIL_CHAIN || (n.optional && isNil(obj))) return NIL_CHAIN;
         const key = this.eval(n.property);
         this.at = n.pos;
+        this.tickString(obj);
         return fetch(obj, key);
       }
       case 'slice': {
@@ -158,6 +164,7 @@ class Interpreter implements BuiltinCtx {
         const from = n.from ? this.eval(n.from) : undefined;
         const to = n.to ? this.eval(n.to) : undefined;
         this.at = n.pos;
+        this.tickString(obj);
         return slice(obj, from, to, this);
       }
       case 'chain': {
@@ -257,7 +264,7 @@ class Interpreter implements BuiltinCtx {
       case '>':
       case '<=':
       case '>=':
-        return compare(n.op as CompareOp, l, r);
+        return compare(n.op as CompareOp, l, r, this);
       case '+':
         return add(l, r, this);
       case '-':
@@ -280,7 +287,7 @@ class Interpreter implements BuiltinCtx {
         if (typeof l !== 'string' || typeof r !== 'string') {
           throw typeFault(`invalid operation: ${typeName(l)} ${n.op} ${typeName(r)}`);
         }
-        this.tick(l.length >> 6);
+        this.tickString(l);
         return n.op === 'contains' ? l.includes(r) : n.op === 'startsWith' ? l.startsWith(r) : l.endsWith(r);
       }
       case 'matches': {
@@ -292,10 +299,13 @@ class Interpreter implements BuiltinCtx {
           re = compileRegex(r);
         } catch (e) {
           if (e instanceof RegexError) {
-            throw e.tooLarge ? limitFault(`regular expression: ${e.message}`) : runtimeFault(`error parsing regexp: ${e.message}`);
+            throw e.tooLarge
+              ? limitFault(`regular expression: ${e.message}`)
+              : runtimeFault(`error parsing regexp: ${e.message}`);
           }
           throw e;
         }
+        this.tick(r.length + re.size); // compiling or looking up the pattern, and setting up the VM
         return re.test(l, (k) => this.tick(k));
       }
       default:
@@ -310,7 +320,8 @@ class Interpreter implements BuiltinCtx {
     const size = r - l + 1n;
     if (size <= 0n) return [];
     // Checked before allocating: `1..1000000000000` fails here, not in the allocator.
-    if (size > BigInt(this.maxCollectionSize)) throw limitFault(`range of ${size} items is larger than ${this.maxCollectionSize}`);
+    if (size > BigInt(this.maxCollectionSize))
+      throw limitFault(`range of ${size} items is larger than ${this.maxCollectionSize}`);
     const n = Number(size);
     this.tick(n);
     const out = new Array<bigint>(n);
@@ -350,7 +361,9 @@ class Interpreter implements BuiltinCtx {
     }
     const args = n.args.map((a) => this.eval(a));
     this.at = n.pos;
-    return obj instanceof ExprDuration ? callDurationMethod(obj, n.name, args) : callTimeMethod(obj, n.name, args);
+    return obj instanceof ExprDuration
+      ? callDurationMethod(obj, n.name, args)
+      : callTimeMethod(obj, n.name, args);
   }
 
   private call(n: NodeOf<'call'>): never {
@@ -359,7 +372,8 @@ class Interpreter implements BuiltinCtx {
     if (scoped || Object.hasOwn(this.env, n.name)) {
       const v = scoped ? scoped.value : this.env[n.name];
       // Only builtins run: a function handed in through the environment is never invoked.
-      if (typeof v === 'function') throw typeFault(`calling functions from the environment is not allowed (${n.name})`);
+      if (typeof v === 'function')
+        throw typeFault(`calling functions from the environment is not allowed (${n.name})`);
       throw typeFault(`${n.name} is not a function (type ${typeName(v)})`);
     }
     throw typeFault(`unknown func ${n.name}`);
@@ -393,6 +407,7 @@ class Interpreter implements BuiltinCtx {
     }
     const args = n.args.map((a) => this.eval(a));
     this.at = n.pos;
+    for (const a of args) this.tickString(a);
     return def.call ? def.call(args, this) : null;
   }
 }
@@ -402,11 +417,21 @@ function asExprError(e: unknown, source: string, at: number): ExprError {
   if (e instanceof ExprError) return e;
   const column = columnAt(source, at);
   if (e instanceof Fault) return new ExprError(e.kind, e.message, column, source);
-  if (e instanceof RangeError) return new ExprError('limit', `evaluation too deep or too large (${e.message})`, column, source);
-  return new ExprError('runtime', `internal error: ${e instanceof Error ? e.message : String(e)}`, column, source);
+  // Backstop only: depth limits keep evaluation far from the JS stack limit.
+  if (e instanceof RangeError && /call stack/i.test(e.message)) {
+    return new ExprError('limit', 'evaluation nested too deeply', column, source);
+  }
+  // Anything else is a bug or an exception from an environment getter; still an ExprError.
+  let text = 'unknown error';
+  try {
+    text = e instanceof Error ? e.message : String(e);
+  } catch {
+    // a thrown value whose toString throws
+  }
+  return new ExprError('runtime', `internal error: ${text}`, column, source);
 }
 
-class Compiled implements CompiledExpression {
+export class Compiled implements CompiledExpression {
   readonly source: string;
   private readonly ast: Node;
 
@@ -416,8 +441,13 @@ class Compiled implements CompiledExpression {
   }
 
   /** Evaluates and returns the internal value (ints as bigint). */
-  runRaw(env: Readonly<Record<string, unknown>> | undefined, options: RunOptions = {}): { value: unknown; toJS(): unknown } {
-    const it = new Interpreter(env ?? {}, options);
+  runRaw(
+    env: Readonly<Record<string, unknown>> | undefined,
+    options: RunOptions = {},
+  ): { value: unknown; toJS(): unknown } {
+    // Anything but an object (null, a primitive from an untyped caller) is an empty environment.
+    const scope = typeof env === 'object' && env !== null ? env : {};
+    const it = new Interpreter(scope, options ?? {});
     let value: unknown;
     try {
       value = it.eval(this.ast);
@@ -441,9 +471,19 @@ class Compiled implements CompiledExpression {
   }
 }
 
-export function compile(expression: string, options: CompileOptions = {}): CompiledExpression & Compiled {
+/** Parses once; the result can run many times against different environments. */
+export function compile(expression: string, options: CompileOptions = {}): CompiledExpression {
+  return compileInternal(expression, options);
+}
+
+export function compileInternal(expression: string, options: CompileOptions = {}): Compiled {
   if (typeof expression !== 'string') {
-    throw new ExprError('syntax', `expression must be a string, got ${typeof expression}`, 1, String(expression));
+    throw new ExprError(
+      'syntax',
+      `expression must be a string, got ${typeof expression}`,
+      1,
+      String(expression),
+    );
   }
   try {
     return new Compiled(expression, parse(expression, options));

@@ -3,7 +3,7 @@
  * same escapes, same keyword set, so error columns line up with what users see from Argo.
  */
 
-import { ExprError, columnAt } from './errors.js';
+import { columnAt, ExprError } from './errors.js';
 
 export type TokenKind = 'number' | 'string' | 'ident' | 'op' | 'bracket' | 'eof';
 
@@ -141,7 +141,14 @@ class Lexer {
     if (src[this.i] === '0') {
       this.i++;
       const prefix = (src[this.i] ?? '').toLowerCase();
-      const base = prefix === 'x' ? '0123456789abcdefABCDEF_' : prefix === 'o' ? '01234567_' : prefix === 'b' ? '01_' : '';
+      const base =
+        prefix === 'x'
+          ? '0123456789abcdefABCDEF_'
+          : prefix === 'o'
+            ? '01234567_'
+            : prefix === 'b'
+              ? '01_'
+              : '';
       if (base !== '') {
         digits = base;
         this.i++;

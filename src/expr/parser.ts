@@ -11,8 +11,8 @@
 
 import type { BinaryOp, Node, NodeOf, PointerName } from './ast.js';
 import { type ArgSpec, BUILTINS, type BuiltinDef } from './builtins.js';
-import { ExprError, type ExprErrorKind, columnAt } from './errors.js';
-import { type Token, isValidIdentifier, tokenize } from './lexer.js';
+import { columnAt, ExprError, type ExprErrorKind } from './errors.js';
+import { isValidIdentifier, type Token, tokenize } from './lexer.js';
 
 export interface ParseOptions {
   /** Maximum expression length in UTF-16 units (default 10,000). */
@@ -131,7 +131,8 @@ class Parser {
     let depth = 0;
     for (const c of children) if (c && c.depth > depth) depth = c.depth;
     depth += 1;
-    if (depth > this.maxDepth) this.fail(init.pos, `expression nests deeper than ${this.maxDepth} levels`, 'limit');
+    if (depth > this.maxDepth)
+      this.fail(init.pos, `expression nests deeper than ${this.maxDepth} levels`, 'limit');
     return { ...init, depth } as Node;
   }
 
@@ -213,8 +214,14 @@ class Parser {
     let root: Node | undefined;
     for (;;) {
       const right = this.expression(prec + 1);
-      const cmp = this.node({ type: 'binary', op: tok.value as BinaryOp, left, right, pos: tok.pos }, left, right);
-      root = root ? this.node({ type: 'binary', op: 'and', left: root, right: cmp, pos: tok.pos }, root, cmp) : cmp;
+      const cmp = this.node(
+        { type: 'binary', op: tok.value as BinaryOp, left, right, pos: tok.pos },
+        left,
+        right,
+      );
+      root = root
+        ? this.node({ type: 'binary', op: 'and', left: root, right: cmp, pos: tok.pos }, root, cmp)
+        : cmp;
       left = right;
       tok = this.cur;
       if (!(tok.kind === 'op' && ORDERING.has(tok.value))) return root;
@@ -385,8 +392,17 @@ class Parser {
     }
     if (!def) return this.node({ type: 'call', name: nameTok.value, args, pos: nameTok.pos }, ...args);
     if (args.length < def.min || args.length > def.max) {
-      const expected = def.min === def.max ? `${def.min}` : def.max === Infinity ? `at least ${def.min}` : `${def.min} to ${def.max}`;
-      this.fail(nameTok.pos, `invalid number of arguments for ${def.name} (expected ${expected}, got ${args.length})`, 'type');
+      const expected =
+        def.min === def.max
+          ? `${def.min}`
+          : def.max === Infinity
+            ? `at least ${def.min}`
+            : `${def.min} to ${def.max}`;
+      this.fail(
+        nameTok.pos,
+        `invalid number of arguments for ${def.name} (expected ${expected}, got ${args.length})`,
+        'type',
+      );
     }
     return this.node({ type: 'builtin', def, args, pos: nameTok.pos }, ...args);
   }
@@ -491,10 +507,18 @@ class Parser {
         if (this.is('bracket', '(')) {
           const args: Node[] = [];
           this.argumentList(args);
-          node = this.node({ type: 'method', object: node, name: prop.value, args, optional, pos: prop.pos }, node, ...args);
+          node = this.node(
+            { type: 'method', object: node, name: prop.value, args, optional, pos: prop.pos },
+            node,
+            ...args,
+          );
         } else {
           const property = this.node({ type: 'string', value: prop.value, pos: prop.pos });
-          node = this.node({ type: 'member', object: node, property, optional, pos: prop.pos }, node, property);
+          node = this.node(
+            { type: 'member', object: node, property, optional, pos: prop.pos },
+            node,
+            property,
+          );
         }
       } else if (tok.kind === 'bracket' && tok.value === '[') {
         node = this.index(node, false);

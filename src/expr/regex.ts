@@ -155,6 +155,9 @@ function unicodeClass(name: string): CharTest {
 // ---------------------------------------------------------------------------------------------
 // Parser (recursive descent over code points; nesting is bounded).
 
+/** The character of a code point, '' past the end (-1). */
+const chr = (cp: number): string => (cp < 0 ? '' : String.fromCodePoint(cp));
+
 class RegexParser {
   private readonly cps: number[];
   private pos = 0;
@@ -235,7 +238,7 @@ class RegexParser {
 
   private atom(flags: Flags): RNode | null {
     const cp = this.peek();
-    const ch = String.fromCodePoint(cp);
+    const ch = chr(cp);
     switch (ch) {
       case '(':
         return this.group(flags);
@@ -271,7 +274,8 @@ class RegexParser {
     const flags = { ...outer };
     if (this.is('?')) {
       const rest = String.fromCodePoint(...this.cps.slice(this.pos, this.pos + 40));
-      if (/^\?(=|!|<=|<!)/.test(rest)) throw new RegexError('invalid or unsupported Perl syntax: look-around');
+      if (/^\?(=|!|<=|<!)/.test(rest))
+        throw new RegexError('invalid or unsupported Perl syntax: look-around');
       const named = /^\?P?<([A-Za-z0-9_]+)>/.exec(rest);
       if (named) {
         this.pos += named[0].length;
@@ -302,7 +306,7 @@ class RegexParser {
 
   /** An escape outside a class: an assertion, a class or a literal. */
   private escape(flags: Flags): RNode {
-    const c = String.fromCodePoint(this.peek(1));
+    const c = chr(this.peek(1));
     switch (c) {
       case 'A':
         this.pos += 2;
@@ -336,7 +340,7 @@ class RegexParser {
 
   /** \d \D \s \S \w \W \pX \p{X} \PX; undefined if the escape is not a class. */
   private classEscape(): CharTest | undefined {
-    const c = String.fromCodePoint(this.peek(1));
+    const c = chr(this.peek(1));
     const simple: Record<string, CharTest> = {
       d: rangesTest(DIGIT),
       D: rangesTest(DIGIT, true),
@@ -360,7 +364,7 @@ class RegexParser {
       this.pos = end + 1;
     } else {
       if (this.pos >= this.cps.length) throw new RegexError('invalid character class range');
-      name = String.fromCodePoint(this.peek());
+      name = chr(this.peek());
       this.pos++;
     }
     let negate = c === 'P';
@@ -570,15 +574,19 @@ function assertHolds(a: AssertKind, prev: number, next: number): boolean {
 }
 
 export interface CompiledRegex {
+  /** Number of program instructions (what one match attempt costs at least). */
+  readonly size: number;
   /** Is there a match anywhere in `input`? `tick` is charged for the work done. */
   test(input: string, tick: (n: number) => void): boolean;
 }
 
 class PikeVM implements CompiledRegex {
   private readonly prog: Program;
+  readonly size: number;
 
   constructor(prog: Program) {
     this.prog = prog;
+    this.size = prog.op.length;
   }
 
   test(input: string, tick: (n: number) => void): boolean {
@@ -591,6 +599,7 @@ class PikeVM implements CompiledRegex {
     let gen = 0;
     let cn = 0;
     let nn = 0;
+    let work = 0;
 
     // Adds pc and its epsilon closure (jumps, splits, holding assertions) to nlist.
     const add = (start: number, prev: number, next: number): void => {
@@ -600,6 +609,7 @@ class PikeVM implements CompiledRegex {
         const pc = stack[--sp] as number;
         if (mark[pc] === gen) continue;
         mark[pc] = gen;
+        work++;
         switch (op[pc]) {
           case JMP:
             stack[sp++] = x[pc] as number;
@@ -619,14 +629,15 @@ class PikeVM implements CompiledRegex {
 
     const cpAt = (i: number): number => (i < input.length ? (input.codePointAt(i) as number) : -1);
     let pos = 0;
-    let prev = -1;
     let cur = cpAt(0);
     gen++;
-    add(0, prev, cur);
+    add(0, -1, cur);
     [clist, nlist] = [nlist, clist];
     cn = nn;
     for (;;) {
-      tick(1 + (cn >> 3));
+      // Each position costs its thread list plus the closure work, so the budget bounds the time.
+      tick(1 + ((cn + work) >> 3));
+      work = 0;
       const nextPos = pos + (cur > 0xffff ? 2 : 1);
       const next = cur === -1 ? -1 : cpAt(nextPos);
       gen++;
@@ -641,7 +652,6 @@ class PikeVM implements CompiledRegex {
       [clist, nlist] = [nlist, clist];
       cn = nn;
       pos = nextPos;
-      prev = cur;
       cur = next;
     }
   }

@@ -5,13 +5,21 @@
  */
 
 import { runtimeFault, typeFault } from './errors.js';
-import { ExprDuration, ExprTime, formatDuration, formatTime, makeDuration, timeMs, typeName } from './values.js';
+import {
+  ExprDuration,
+  ExprTime,
+  formatDuration,
+  formatTime,
+  makeDuration,
+  timeMs,
+  typeName,
+} from './values.js';
 
 const UNIT_NS: Record<string, bigint> = {
   ns: 1n,
   us: 1000n,
-  'µs': 1000n, // U+00B5 micro sign
-  'μs': 1000n, // U+03BC Greek mu
+  µs: 1000n, // U+00B5 micro sign
+  μs: 1000n, // U+03BC Greek mu
   ms: 1_000_000n,
   s: 1_000_000_000n,
   m: 60_000_000_000n,
@@ -40,7 +48,9 @@ export function parseDuration(text: string): number {
     if (unitText === '') throw runtimeFault(`time: missing unit in duration ${JSON.stringify(text)}`);
     const unit = UNIT_NS[unitText];
     if (unit === undefined) {
-      throw runtimeFault(`time: unknown unit ${JSON.stringify(unitText)} in duration ${JSON.stringify(text)}`);
+      throw runtimeFault(
+        `time: unknown unit ${JSON.stringify(unitText)} in duration ${JSON.stringify(text)}`,
+      );
     }
     let v = intText === '' ? 0n : BigInt(intText);
     if (v > TWO_63 / unit) throw invalid();
@@ -69,7 +79,8 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]
 function utc(y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number): number {
   const daysInMonth = new Date(Date.UTC(2000, mo, 0)).getUTCDate(); // month is 1-based here
   const leapFix = mo === 2 && d === 29 && !(y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0));
-  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth || leapFix || h > 23 || mi > 59 || s > 59) return Number.NaN;
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth || leapFix || h > 23 || mi > 59 || s > 59)
+    return Number.NaN;
   const date = new Date(0);
   date.setUTCFullYear(y, mo - 1, d); // setUTCFullYear keeps years 0-99 as they are
   date.setUTCHours(h, mi, s, ms);
@@ -114,7 +125,10 @@ export function parseDate(text: string, layout?: string, zone?: string): ExprTim
 /** RFC 3339 with nanosecond precision trimmed, like Go's JSON encoding of time.Time. */
 export function formatRFC3339(ms: number): string {
   if (!Number.isFinite(ms)) return 'invalid time';
-  return new Date(ms).toISOString().replace(/\.000Z$/, 'Z').replace(/(\.\d*?)0+Z$/, '$1Z');
+  return new Date(ms)
+    .toISOString()
+    .replace(/\.000Z$/, 'Z')
+    .replace(/(\.\d*?)0+Z$/, '$1Z');
 }
 
 function arity(name: string, args: readonly unknown[], n: number): void {
@@ -174,7 +188,8 @@ export function callTimeMethod(t: ExprTime | Date, name: string, args: readonly 
     case 'Add': {
       arity(name, args, 1);
       const dur = args[0];
-      if (!(dur instanceof ExprDuration)) throw typeFault(`method Add expects a time.Duration, got ${typeName(dur)}`);
+      if (!(dur instanceof ExprDuration))
+        throw typeFault(`method Add expects a time.Duration, got ${typeName(dur)}`);
       return new ExprTime(ms + dur.ns / 1e6);
     }
     default:

@@ -13,11 +13,11 @@
  * `evaluate` converts its result back to plain JS (ints become numbers), see `toJS`.
  */
 
-import { Fault, limitFault, runtimeFault, typeFault } from './errors.js';
+import { type Fault, limitFault, runtimeFault, typeFault } from './errors.js';
 
 export const MAX_INT64 = 9223372036854775807n;
 export const MIN_INT64 = -9223372036854775808n;
-const TWO_63 = 9223372036854775808;
+const TWO_63 = 2 ** 63; // exactly representable as a double
 
 /** A point in time, milliseconds since the Unix epoch (UTC). Go's time.Time. */
 export class ExprTime {
@@ -132,7 +132,8 @@ export function makeDuration(ns: number): ExprDuration {
 
 /** Go's int(x) for a float: truncation; NaN, ±Inf and out-of-range values are errors here. */
 export function floatToInt(f: number): bigint {
-  if (!Number.isFinite(f) || Math.abs(f) >= TWO_63) throw runtimeFault(`cannot convert ${formatFloat(f)} to int`);
+  if (!Number.isFinite(f) || Math.abs(f) >= TWO_63)
+    throw runtimeFault(`cannot convert ${formatFloat(f)} to int`);
   return BigInt(Math.trunc(f));
 }
 
@@ -159,7 +160,8 @@ export function checkString(meter: Meter, s: string): string {
 }
 
 export function checkSize(meter: Meter, n: number): void {
-  if (n > meter.maxCollectionSize) throw limitFault(`collection larger than ${meter.maxCollectionSize} items`);
+  if (n > meter.maxCollectionSize)
+    throw limitFault(`collection larger than ${meter.maxCollectionSize} items`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -177,7 +179,10 @@ export function equal(a: unknown, b: unknown, meter: Meter, depth = 0): boolean 
     case 'nil':
       return true;
     case 'bool':
+      return a === b;
     case 'string':
+      // Long equal-length strings compare in O(n); charge for it like any other scan.
+      if ((a as string).length === (b as string).length) meter.tick((a as string).length >> 6);
       return a === b;
     case 'time':
       return timeMs(a as ExprTime) === timeMs(b as ExprTime);
@@ -245,10 +250,13 @@ function sign(a: number, b: number): number {
   return a < b ? -1 : a > b ? 1 : a === b ? 0 : Number.NaN;
 }
 
-export function compare(op: CompareOp, a: unknown, b: unknown): boolean {
+export function compare(op: CompareOp, a: unknown, b: unknown, meter?: Meter): boolean {
   if (typeof a === 'bigint' && typeof b === 'bigint') return ordered(op, a < b ? -1 : a > b ? 1 : 0);
   if (isNumeric(a) && isNumeric(b)) return ordered(op, sign(Number(a), Number(b)));
-  if (typeof a === 'string' && typeof b === 'string') return ordered(op, compareBytes(a, b));
+  if (typeof a === 'string' && typeof b === 'string') {
+    meter?.tick(Math.min(a.length, b.length) >> 6);
+    return ordered(op, compareBytes(a, b));
+  }
   const ka = kindOf(a);
   const kb = kindOf(b);
   if (ka === 'time' && kb === 'time') return ordered(op, sign(timeMs(a as ExprTime), timeMs(b as ExprTime)));
@@ -289,9 +297,12 @@ export function add(a: unknown, b: unknown, meter: Meter): unknown {
   }
   const ka = kindOf(a);
   const kb = kindOf(b);
-  if (ka === 'time' && kb === 'duration') return new ExprTime(timeMs(a as ExprTime) + (b as ExprDuration).ns / 1e6);
-  if (ka === 'duration' && kb === 'time') return new ExprTime(timeMs(b as ExprTime) + (a as ExprDuration).ns / 1e6);
-  if (ka === 'duration' && kb === 'duration') return makeDuration((a as ExprDuration).ns + (b as ExprDuration).ns);
+  if (ka === 'time' && kb === 'duration')
+    return new ExprTime(timeMs(a as ExprTime) + (b as ExprDuration).ns / 1e6);
+  if (ka === 'duration' && kb === 'time')
+    return new ExprTime(timeMs(b as ExprTime) + (a as ExprDuration).ns / 1e6);
+  if (ka === 'duration' && kb === 'duration')
+    return makeDuration((a as ExprDuration).ns + (b as ExprDuration).ns);
   throw badOp('+', a, b);
 }
 
@@ -303,8 +314,10 @@ export function subtract(a: unknown, b: unknown): unknown {
   if (ka === 'time' && kb === 'time') {
     return makeDuration(Math.round((timeMs(a as ExprTime) - timeMs(b as ExprTime)) * 1e6));
   }
-  if (ka === 'time' && kb === 'duration') return new ExprTime(timeMs(a as ExprTime) - (b as ExprDuration).ns / 1e6);
-  if (ka === 'duration' && kb === 'duration') return makeDuration((a as ExprDuration).ns - (b as ExprDuration).ns);
+  if (ka === 'time' && kb === 'duration')
+    return new ExprTime(timeMs(a as ExprTime) - (b as ExprDuration).ns / 1e6);
+  if (ka === 'duration' && kb === 'duration')
+    return makeDuration((a as ExprDuration).ns - (b as ExprDuration).ns);
   throw badOp('-', a, b);
 }
 
@@ -469,7 +482,8 @@ export function formatValue(v: unknown, meter: Meter, depth = 0): string {
       for (const item of v as unknown[]) {
         const s = formatValue(item, meter, depth + 1);
         len += s.length + 1;
-        if (len > meter.maxStringLength) throw limitFault(`string longer than ${meter.maxStringLength} characters`);
+        if (len > meter.maxStringLength)
+          throw limitFault(`string longer than ${meter.maxStringLength} characters`);
         parts.push(s);
       }
       return `[${parts.join(' ')}]`;
@@ -482,7 +496,8 @@ export function formatValue(v: unknown, meter: Meter, depth = 0): string {
       for (const k of mapKeys(m).sort(compareBytes)) {
         const s = `${k}:${formatValue(m[k], meter, depth + 1)}`;
         len += s.length + 1;
-        if (len > meter.maxStringLength) throw limitFault(`string longer than ${meter.maxStringLength} characters`);
+        if (len > meter.maxStringLength)
+          throw limitFault(`string longer than ${meter.maxStringLength} characters`);
         parts.push(s);
       }
       return `map[${parts.join(' ')}]`;
@@ -553,7 +568,7 @@ export function toIndex(key: unknown): number {
 }
 
 function keyText(key: unknown): string {
-  return typeof key === 'string' ? key : describe(key);
+  return typeof key === 'string' && key.length <= 40 ? key : describe(key);
 }
 
 export function fetch(obj: unknown, key: unknown): unknown {
@@ -561,7 +576,8 @@ export function fetch(obj: unknown, key: unknown): unknown {
     let i = toIndex(key);
     const len = obj.length;
     if (i < 0) i += len;
-    if (!(i >= 0 && i < len)) throw runtimeFault(`index out of range: ${keyText(key)} (array length is ${len})`);
+    if (!(i >= 0 && i < len))
+      throw runtimeFault(`index out of range: ${keyText(key)} (array length is ${len})`);
     return obj[i];
   }
   switch (kindOf(obj)) {
@@ -577,7 +593,8 @@ export function fetch(obj: unknown, key: unknown): unknown {
       let i = toIndex(key);
       const len = byteLength(s);
       if (i < 0) i += len;
-      if (!(i >= 0 && i < len)) throw runtimeFault(`index out of range: ${keyText(key)} (string length is ${len})`);
+      if (!(i >= 0 && i < len))
+        throw runtimeFault(`index out of range: ${keyText(key)} (string length is ${len})`);
       return BigInt(byteAt(s, i) ?? 0);
     }
     case 'nil':
