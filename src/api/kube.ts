@@ -50,8 +50,9 @@ const probe = () =>
 
 export const container = () =>
   openObject({
-    name: Type.String(),
-    image: Type.Optional(Type.String()),
+    name: Type.String({ 'x-vireo-format': 'dns-label' }),
+    // Kubernetes' pod validation requires an image for every container (Argo validates the template so).
+    image: Type.String({ minLength: 1 }),
     command: Type.Optional(Type.Array(Type.String())),
     args: Type.Optional(Type.Array(Type.String())),
     workingDir: Type.Optional(Type.String()),
@@ -80,8 +81,8 @@ export const container = () =>
 
 export const podSpec = () =>
   openObject({
-    containers: Type.Array(container()),
-    initContainers: Type.Optional(Type.Array(container())),
+    containers: Type.Array(container(), { 'x-vireo-unique-keys': ['name'] }),
+    initContainers: Type.Optional(Type.Array(container(), { 'x-vireo-unique-keys': ['name'] })),
     restartPolicy: Type.Optional(Type.String()),
     terminationGracePeriodSeconds: Type.Optional(Type.Integer()),
     serviceAccountName: Type.Optional(Type.String()),

@@ -187,12 +187,14 @@ function classify(
   if (missing.length > 0) {
     for (const k of missing)
       diagnostics.push({
-        ...error('required', [k], 'is required: every object names its apiVersion and kind', {
-          allowed:
-            k === 'kind'
-              ? 'e.g. Rollout, Canary, AnalysisTemplate'
-              : 'e.g. argoproj.io/v1alpha1, flagger.app/v1beta1',
-        }),
+        ...(value[k] === undefined || value[k] === null || value[k] === ''
+          ? error('required', [k], 'is required: every object names its apiVersion and kind', {
+              allowed:
+                k === 'kind'
+                  ? 'e.g. Rollout, Canary, AnalysisTemplate'
+                  : 'e.g. argoproj.io/v1alpha1, flagger.app/v1beta1',
+            })
+          : error('type', [k], 'must be a string', { value: value[k] })),
         file,
         ...locateFn([k], 'key'),
       });
@@ -265,6 +267,9 @@ function locate(
   return found;
 }
 
+/** Findings about a field as a whole (not its value) point at the field's key. */
+const keyCodes = new Set(['unknown-field', 'possible-typo', 'one-of']);
+
 /**
  * Schema and semantic checks of every loaded Vireo object, each diagnostic placed in its file.
  */
@@ -274,10 +279,11 @@ export function checkObjects(objects: readonly LoadedObject[]): Diagnostic[] {
   for (const lo of objects) {
     const name = `${lo.object.kind}/${lo.object.metadata?.name ?? '(no name)'}`;
     const place = (d: Diagnostic): Diagnostic => {
-      const at = lo.locate(
-        d.path,
-        d.code === 'unknown-field' || d.code === 'possible-typo' ? 'key' : 'value',
-      );
+      // A missing field is shown at its parent's key; an unknown one at its own key.
+      const at =
+        d.code === 'required' && d.path.length > 1
+          ? lo.locate(d.path.slice(0, -1), 'key')
+          : lo.locate(d.path, keyCodes.has(d.code) ? 'key' : 'value');
       return redactDiagnostic({ ...d, file: lo.file, line: at.line, column: at.column, object: name });
     };
     if (lo.category === 'unknown') {

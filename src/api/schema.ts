@@ -77,10 +77,10 @@ export const openObject = <P extends Parameters<typeof Type.Object>[0]>(props: P
 export const objectMeta = () =>
   openObject(
     {
-      name: Type.Optional(Type.String()),
+      name: Type.Optional(Type.String({ 'x-vireo-format': 'dns-subdomain' })),
       generateName: Type.Optional(Type.String()),
-      namespace: Type.Optional(Type.String()),
-      labels: Type.Optional(stringMap()),
+      namespace: Type.Optional(Type.String({ 'x-vireo-format': 'dns-label' })),
+      labels: Type.Optional(stringMap({ 'x-vireo-format': 'labels' })),
       annotations: Type.Optional(stringMap()),
       uid: Type.Optional(Type.String()),
       resourceVersion: Type.Optional(Type.String()),
@@ -97,7 +97,7 @@ export const objectMeta = () =>
 /** Metadata as embedded in a template (labels and annotations only). */
 export const templateMeta = () =>
   openObject({
-    labels: Type.Optional(stringMap()),
+    labels: Type.Optional(stringMap({ 'x-vireo-format': 'labels' })),
     annotations: Type.Optional(stringMap()),
   });
 

@@ -30,7 +30,20 @@ export interface SchemaNode {
   default?: unknown;
   'x-kubernetes-int-or-string'?: boolean;
   'x-kubernetes-preserve-unknown-fields'?: boolean;
-  'x-vireo-format'?: 'duration' | 'int-or-percent' | 'int-or-duration';
+  format?: string;
+  'x-vireo-format'?:
+    | 'duration'
+    | 'int-or-percent'
+    | 'int-or-duration'
+    | 'dns-label'
+    | 'dns-subdomain'
+    | 'labels';
+  /** At most one of these keys may be set (Istio StringMatch: exact, prefix, regex). */
+  'x-vireo-at-most-one-of'?: string[];
+  /** Items of this list must differ in these keys (container names). */
+  'x-vireo-unique-keys'?: string[];
+  /** Said instead of the raw regex when `pattern` does not match. */
+  'x-vireo-pattern-hint'?: string;
   'x-vireo-const'?: string;
   'x-vireo-deprecated'?: string;
   [k: string]: unknown;
@@ -58,7 +71,7 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
 }
 
 function listAllowed(values: readonly unknown[], max = 15): string {
-  const shown = values.slice(0, max).map((v) => (typeof v === 'string' ? v : formatValue(v)));
+  const shown = values.slice(0, max).map((v) => (typeof v === 'string' && v !== '' ? v : formatValue(v)));
   return `one of ${shown.join(', ')}${values.length > max ? `, ... (${values.length} in all)` : ''}`;
 }
 
@@ -167,6 +180,7 @@ function check(
       if (node.items)
         for (const [i, item] of value.entries())
           check(node.items as SchemaNode, item, [...path, i], out, opts);
+      if (node['x-vireo-unique-keys']) checkUniqueKeys(node['x-vireo-unique-keys'], value, path, out);
       return;
     case 'string':
       checkString(node, value, path, out);
@@ -227,7 +241,8 @@ function checkString(node: SchemaNode, value: unknown, path: FieldPath, out: Dia
       ),
     );
   }
-  if (node['x-vireo-format'] === 'duration' && parseGoDuration(value) === undefined)
+  const notDuration = node['x-vireo-format'] === 'duration' && parseGoDuration(value) === undefined;
+  if (notDuration)
     out.push(error('format', path, 'is not a duration', { value, allowed: describeType(node) }));
   if (node.minLength !== undefined && value.length < node.minLength)
     out.push(
@@ -242,10 +257,91 @@ function checkString(node: SchemaNode, value: unknown, path: FieldPath, out: Dia
     );
   if (node.maxLength !== undefined && value.length > node.maxLength)
     out.push(error('max-length', path, `must be at most ${node.maxLength} characters`, { value }));
-  if (node.pattern !== undefined && !new RegExp(node.pattern).test(value))
+  // A value that is not a duration at all need not also be told it misses the pattern.
+  if (node.pattern !== undefined && !notDuration && !new RegExp(node.pattern).test(value))
     out.push(
-      error('pattern', path, 'has the wrong format', { value, allowed: `text matching /${node.pattern}/` }),
+      error('pattern', path, 'has the wrong format', {
+        value,
+        allowed: node['x-vireo-pattern-hint'] ?? `text matching /${node.pattern}/`,
+      }),
     );
+  const fmt = node['x-vireo-format'];
+  if (fmt === 'dns-label' && !(dnsLabel.test(value) && value.length <= 63))
+    out.push(
+      error('pattern', path, 'is not a valid name', {
+        value,
+        allowed:
+          'a DNS-1123 label: at most 63 lowercase letters, digits and "-", starting and ending with a letter or digit',
+      }),
+    );
+  if (fmt === 'dns-subdomain' && !(dnsSubdomain.test(value) && value.length <= 253))
+    out.push(
+      error('pattern', path, 'is not a valid name', {
+        value,
+        allowed:
+          'a DNS-1123 subdomain: lowercase letters, digits, "-" and ".", starting and ending with a letter or digit, at most 253 characters',
+      }),
+    );
+  if (node.format === 'date-time' && !rfc3339.test(value))
+    out.push(
+      error('format', path, 'is not a date and time', {
+        value,
+        allowed: 'an RFC 3339 timestamp such as 2026-01-02T15:04:05Z',
+      }),
+    );
+}
+
+const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const rfc3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+const labelValue = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const labelName = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+
+/** Kubernetes label keys (`prefix/name`) and values. */
+function checkLabels(value: Record<string, unknown>, path: (string | number)[], out: Diagnostic[]) {
+  for (const [key, v] of Object.entries(value)) {
+    const slash = key.lastIndexOf('/');
+    const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+    const name = slash >= 0 ? key.slice(slash + 1) : key;
+    const keyOk =
+      name.length <= 63 &&
+      labelName.test(name) &&
+      (prefix === undefined || (prefix.length <= 253 && dnsSubdomain.test(prefix)));
+    if (!keyOk)
+      out.push(
+        error('pattern', [...path, key], 'is not a valid label key', {
+          value: key,
+          allowed:
+            'an optional DNS subdomain prefix and "/", then at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit',
+        }),
+      );
+    if (typeof v === 'string' && !(v.length <= 63 && labelValue.test(v)))
+      out.push(
+        error('pattern', [...path, key], 'is not a valid label value', {
+          value: v,
+          allowed:
+            'at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit (or empty)',
+        }),
+      );
+  }
+}
+
+function checkUniqueKeys(keys: string[], items: unknown[], path: (string | number)[], out: Diagnostic[]) {
+  for (const key of keys) {
+    const seen = new Map<unknown, number>();
+    for (const [i, item] of items.entries()) {
+      if (!isPlainObject(item) || item[key] === undefined) continue;
+      const first = seen.get(item[key]);
+      if (first !== undefined)
+        out.push(
+          error('duplicate', [...path, i, key], `duplicates item ${first}`, {
+            value: item[key],
+            allowed: `a ${key} that no other item in this list has`,
+          }),
+        );
+      else seen.set(item[key], i);
+    }
+  }
 }
 
 function checkNumber(node: SchemaNode, value: unknown, path: FieldPath, out: Diagnostic[]) {
@@ -294,6 +390,17 @@ function checkObject(
       );
     }
   }
+  const exclusive = node['x-vireo-at-most-one-of'];
+  if (exclusive) {
+    const set = exclusive.filter((k) => value[k] !== undefined && value[k] !== null);
+    if (set.length > 1)
+      out.push(
+        error('one-of', path, `sets ${set.join(' and ')}; only one may be set`, {
+          allowed: `one of ${exclusive.join(', ')}`,
+        }),
+      );
+  }
+  if (node['x-vireo-format'] === 'labels') checkLabels(value, path, out);
   const additional = node.additionalProperties;
   const known = props ? Object.keys(props) : [];
   for (const [key, child] of Object.entries(value)) {

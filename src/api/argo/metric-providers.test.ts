@@ -216,7 +216,9 @@ describe('provider schemas reject what upstream rejects', () => {
 
   it('keeps unknown JobSpec and authentication fields', () => {
     const provider = {
-      job: { spec: { template: { spec: { containers: [{ name: 'a' }] } }, someFutureField: 1 } },
+      job: {
+        spec: { template: { spec: { containers: [{ name: 'a', image: 'busybox' }] } }, someFutureField: 1 },
+      },
     };
     expect(errors(provider)).toEqual([]);
     expect(errors({ prometheus: { query: 'q', authentication: { google: {} } } })).toEqual([]);

@@ -36,6 +36,8 @@ export * from './constants.js';
 
 /** The upstream CRD's interval/timeout pattern (note: no `h` unit, and not anchored at the end). */
 const UPSTREAM_DURATION_PATTERN = '^[0-9]+(m|s)';
+const UPSTREAM_DURATION_HINT =
+  'whole seconds or minutes such as 30s or 5m (the Flagger CRD takes no other unit: write 1h as 60m)';
 
 const DNS_SUBDOMAIN_PATTERN = '^$|^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 const KIND_PATTERN = '^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$';
@@ -68,11 +70,14 @@ const customMetadata = (description: string) =>
 
 /** Istio StringMatch: at most one of exact, prefix, regex. */
 const stringMatch = () =>
-  Type.Object({
-    exact: str(),
-    prefix: str(),
-    regex: str('RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax).'),
-  });
+  Type.Object(
+    {
+      exact: str(),
+      prefix: str(),
+      regex: str('RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax).'),
+    },
+    { 'x-vireo-at-most-one-of': ['exact', 'prefix', 'regex'] },
+  );
 
 /** Istio HTTPMatchRequest as the upstream CRD lists it for `service.match`. */
 const httpMatchRequest = () =>
@@ -99,12 +104,15 @@ const analysisMatch = () =>
   Type.Object({
     headers: Type.Optional(
       mapOf(
-        Type.Object({
-          exact: str(),
-          prefix: str(),
-          suffix: str(),
-          regex: str('RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax).'),
-        }),
+        Type.Object(
+          {
+            exact: str(),
+            prefix: str(),
+            suffix: str(),
+            regex: str('RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax).'),
+          },
+          { 'x-vireo-at-most-one-of': ['exact', 'prefix', 'suffix', 'regex'] },
+        ),
       ),
     ),
     queryParams: Type.Optional(mapOf(stringMatch(), { description: 'Query parameters for matching.' })),
@@ -361,6 +369,7 @@ export const CanaryMetricSchema = Type.Object({
     duration({
       default: '1m',
       pattern: UPSTREAM_DURATION_PATTERN,
+      'x-vireo-pattern-hint': UPSTREAM_DURATION_HINT,
       description: 'Query window (default 1m).',
     }),
   ),
@@ -405,7 +414,11 @@ export const CanaryWebhookSchema = Type.Object({
   muteAlert: bool('Mute all alerts for this webhook.'),
   url: Type.String({ format: 'url', description: 'URL this webhook POSTs to.' }),
   timeout: Type.Optional(
-    duration({ pattern: UPSTREAM_DURATION_PATTERN, description: 'Request timeout (default 10s).' }),
+    duration({
+      pattern: UPSTREAM_DURATION_PATTERN,
+      'x-vireo-pattern-hint': UPSTREAM_DURATION_HINT,
+      description: 'Request timeout (default 10s).',
+    }),
   ),
   retries: int('Number of retries for this webhook.'),
   disableTLS: bool('Disable TLS verification for this webhook.'),
@@ -451,6 +464,7 @@ const analysisSchema = (opts: Record<string, unknown>) =>
         duration({
           default: '60s',
           pattern: UPSTREAM_DURATION_PATTERN,
+          'x-vireo-pattern-hint': UPSTREAM_DURATION_HINT,
           description: 'Schedule interval (default 60s; below 10s counts as 10s).',
         }),
       ),
