@@ -13,6 +13,7 @@
  * experiment analyses). Whether a template is used that way is only known from the Rollout, so the
  * Rollout lint warns; `effectiveCount()` in analysis.ts returns `undefined` for such a metric.
  */
+import { compile, ExprError } from '../../expr/index.js';
 import { type Diagnostic, error, warning } from '../diagnostics.js';
 import { parseGoDuration } from '../duration.js';
 import type { ManifestObject, Rule, RuleContext } from '../kind.js';
@@ -217,6 +218,20 @@ function checkMetric(m: Obj, p: Path, out: Diagnostic[]) {
 
   for (const key of ['successCondition', 'failureCondition']) {
     const c = m[key];
+    if (typeof c === 'string' && c.trim() !== '' && !c.includes('{{')) {
+      // Parse the condition now, so a typo fails at lint time with its column, not at the first measurement.
+      try {
+        compile(c);
+      } catch (e) {
+        if (e instanceof ExprError && (e.kind === 'syntax' || e.kind === 'limit'))
+          out.push(
+            error('argo/condition-syntax', [...p, key], e.message, {
+              value: c,
+              allowed: 'an expr-lang expression such as "result[0] >= 0.95" or "all(result, {# < 500})"',
+            }),
+          );
+      }
+    }
     if (typeof c !== 'string' || c.trim() !== '') continue;
     if (c === '')
       out.push(
