@@ -181,3 +181,22 @@ describe('redactDiagnostic', () => {
     ).toBe(3);
   });
 });
+
+describe('misplaced fields', () => {
+  it.each([
+    ['labels: {a: b}\n', ['labels'], '"labels" is a field of metadata'],
+    [
+      '',
+      ['spec', 'strategy', 'canary', 'setWeight'],
+      '"setWeight" is a field of spec.strategy.canary.steps[]',
+    ],
+  ])('says where %j belongs', (extraTop, path, hint) => {
+    const text =
+      path[0] === 'labels'
+        ? rollout + extraTop
+        : rollout.replace('    canary:\n', '    canary:\n      setWeight: 10\n');
+    const d = check(text).all.find((x) => x.code === 'unknown-field')!;
+    expect(d.path).toEqual(path);
+    expect(d.message).toContain(hint);
+  });
+});

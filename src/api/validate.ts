@@ -115,6 +115,29 @@ function rangeText(node: SchemaNode): string | undefined {
 export interface ValidateOptions {
   /** Report unknown fields as errors (default) or warnings. */
   unknownFieldSeverity?: 'error' | 'warning';
+  /** The whole kind's schema, to say where a misplaced field belongs. Set by validateValue. */
+  root?: SchemaNode;
+}
+
+/**
+ * Where else in the schema a field of this name exists (shallowest first), e.g. `labels` put at the
+ * top instead of under `metadata`: "metadata.labels". Breadth-first and bounded.
+ */
+export function whereFieldLives(root: SchemaNode | undefined, key: string): string | undefined {
+  if (!root) return undefined;
+  const queue: { node: SchemaNode; at: string }[] = [{ node: root, at: '' }];
+  const found: string[] = [];
+  for (let visited = 0; queue.length > 0 && visited < 5000 && found.length < 2; visited++) {
+    const { node, at } = queue.shift()!;
+    for (const [name, child] of Object.entries(node.properties ?? {})) {
+      const here = at ? `${at}.${name}` : name;
+      if (name === key) found.push(at || '(top level)');
+      queue.push({ node: child, at: here });
+    }
+    if (node.items) queue.push({ node: node.items, at: `${at}[]` });
+  }
+  if (found.length === 0) return undefined;
+  return found.join(' and of ');
 }
 
 export function validateValue(
@@ -124,7 +147,7 @@ export function validateValue(
   opts: ValidateOptions = {},
 ): Diagnostic[] {
   const out: Diagnostic[] = [];
-  check(schema, value, [...path], out, opts);
+  check(schema, value, [...path], out, { root: schema, ...opts });
   return out;
 }
 
@@ -412,15 +435,16 @@ function checkObject(
       check(additional, child, childPath, out, opts);
     } else if (props && !open) {
       const suggestion = didYouMean(key, known);
+      const elsewhere = suggestion ? undefined : whereFieldLives(opts.root, key);
+      const hint = suggestion
+        ? `; did you mean ${formatValue(suggestion)}?`
+        : elsewhere
+          ? `; ${formatValue(key)} is a field of ${elsewhere}`
+          : '';
       out.push({
-        ...error(
-          'unknown-field',
-          childPath,
-          `unknown field ${formatValue(key)}${suggestion ? `; did you mean ${formatValue(suggestion)}?` : ''}`,
-          {
-            allowed: listAllowed(known),
-          },
-        ),
+        ...error('unknown-field', childPath, `unknown field ${formatValue(key)}${hint}`, {
+          allowed: listAllowed(known),
+        }),
         severity: opts.unknownFieldSeverity ?? 'error',
       });
     } else if (props && open && known.length > 0) {
