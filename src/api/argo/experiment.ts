@@ -10,6 +10,7 @@ import { type Diagnostic, error } from '../diagnostics.js';
 import type { KindDefinition, Rule } from '../kind.js';
 import { labelSelector, podTemplateSpec } from '../kube.js';
 import { duration, enumOf, objectHeader, type Static, Type } from '../schema.js';
+import { analysisPhases } from './analysis.js';
 import {
   dryRunList,
   fieldRef,
@@ -19,14 +20,6 @@ import {
 } from './rollout.js';
 import { asList, asObj, asStr, checkSelector } from './rollout-rules.js';
 
-export const analysisPhases = [
-  'Pending',
-  'Running',
-  'Successful',
-  'Failed',
-  'Error',
-  'Inconclusive',
-] as const;
 export const templateStatusCodes = ['Progressing', 'Running', 'Successful', 'Failed', 'Error'] as const;
 export const experimentConditionTypes = [
   'InvalidSpec',
@@ -175,7 +168,6 @@ export const ExperimentSchema = Type.Object({
 export type Experiment = Static<typeof ExperimentSchema>;
 export type ExperimentSpec = Static<typeof ExperimentSpecSchema>;
 export type ExperimentStatus = Static<typeof ExperimentStatusSchema>;
-export type AnalysisPhase = (typeof analysisPhases)[number];
 
 /**
  * Template and analysis names identify ReplicaSets and AnalysisRuns, so they must be unique; each
