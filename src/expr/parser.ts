@@ -19,7 +19,7 @@ export interface ParseOptions {
   readonly maxLength?: number;
   /** Maximum nesting: parser recursion and AST height (default 100). */
   readonly maxDepth?: number;
-  /** Make Argo Rollouts' helpers (asInt, asFloat, isNaN, isInf, isNil, default) callable. */
+  /** Argo Rollouts' helpers (asInt, asFloat, isNaN, isInf, isNil, default) are callable unless this is false. */
   readonly argoHelpers?: boolean;
 }
 
@@ -92,7 +92,7 @@ class Parser {
     this.tokens = tokens;
     this.cur = tokens[0] as Token;
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
-    this.argoHelpers = options.argoHelpers ?? false;
+    this.argoHelpers = options.argoHelpers ?? true;
   }
 
   parseAll(): Node {

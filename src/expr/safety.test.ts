@@ -114,9 +114,9 @@ describe('no access to JS internals', () => {
     expect(calls).toBe(0);
   });
 
-  it('Argo helpers are not callable unless requested', () => {
-    expectKind('asInt("1")', 'type');
-    expect(evaluate('asInt("1")', {}, { argoHelpers: true })).toBe(1);
+  it('Argo helpers are callable by default and can be turned off', () => {
+    expect(evaluate('asInt("1")', {})).toBe(1);
+    expect(() => evaluate('asInt("1")', {}, { argoHelpers: false })).toThrow(/unknown func asInt/);
   });
 
   it('errors thrown by environment getters become ExprErrors', () => {
