@@ -14,7 +14,7 @@ describe('built package', () => {
 
   it('exports evaluate from the package root', () => {
     const script = `import { evaluate, ExprError } from 'vireo';
-const ok = evaluate('result[0] > 0.90', { result: [0.95] });
+const ok = evaluate('result[0] > 0.90', { result: [0.95] }) && evaluate('isNaN(result[0])', { result: [NaN] });
 let typed = false;
 try { evaluate('result[0] >', { result: [1] }); } catch (e) { typed = e instanceof ExprError && e.column > 0; }
 console.log(JSON.stringify({ ok, typed }));`;
