@@ -19,6 +19,8 @@ export interface Diagnostic {
   value?: unknown;
   /** What would be accepted, e.g. `an integer from 0 to 100`. */
   allowed?: string;
+  /** Where in the value the problem is (0-based characters), e.g. an expression's bad token. */
+  valueOffset?: number;
   /** Filled in by the loader. */
   file?: string;
   line?: number;

@@ -58,7 +58,11 @@ export interface LoadedObject {
   /** 1-based line where the object starts. */
   line: number;
   /** Finds the line and column of a field path inside this object (nearest existing ancestor). */
-  locate(path: FieldPath, at?: 'key' | 'value'): { line: number; column: number };
+  /**
+   * Line and column of a field path inside this object (nearest existing ancestor). `offset` moves the
+   * column that many characters into a single-line scalar value (e.g. to an expression's bad token).
+   */
+  locate(path: FieldPath, at?: 'key' | 'value', offset?: number): { line: number; column: number };
 }
 
 export interface LoadResult {
@@ -149,8 +153,8 @@ export function loadManifests(text: string, file: string): LoadResult {
     }
     const locateIn =
       (base: FieldPath) =>
-      (path: FieldPath, at: 'key' | 'value' = 'value') =>
-        locate(doc, [...base, ...path], at, pos, docStart);
+      (path: FieldPath, at: 'key' | 'value' = 'value', offset = 0) =>
+        locate(doc, [...base, ...path], at, pos, docStart, offset);
 
     // kind: List (and FooList) with items, as kubectl accepts.
     if (typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items)) {
@@ -237,6 +241,7 @@ function locate(
   at: 'key' | 'value',
   pos: (offset: number) => { line: number; column: number },
   fallback: { line: number; column: number },
+  offset = 0,
 ): { line: number; column: number } {
   let node: unknown = doc.contents;
   let found: { line: number; column: number } = fallback;
@@ -264,6 +269,12 @@ function locate(
       return found;
     }
   }
+  if (offset > 0 && at === 'value' && isScalar(node) && node.source !== undefined && node.range) {
+    const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
+    const single = pos(node.range[0]).line === pos(node.range[1]).line;
+    if ((quoted || node.type === 'PLAIN') && single)
+      return { ...found, column: found.column + offset + (quoted ? 1 : 0) };
+  }
   return found;
 }
 
@@ -283,7 +294,7 @@ export function checkObjects(objects: readonly LoadedObject[]): Diagnostic[] {
       const at =
         d.code === 'required' && d.path.length > 1
           ? lo.locate(d.path.slice(0, -1), 'key')
-          : lo.locate(d.path, keyCodes.has(d.code) ? 'key' : 'value');
+          : lo.locate(d.path, keyCodes.has(d.code) ? 'key' : 'value', d.valueOffset);
       return redactDiagnostic({ ...d, file: lo.file, line: at.line, column: at.column, object: name });
     };
     if (lo.category === 'unknown') {

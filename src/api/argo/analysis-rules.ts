@@ -224,12 +224,13 @@ function checkMetric(m: Obj, p: Path, out: Diagnostic[]) {
         compile(c);
       } catch (e) {
         if (e instanceof ExprError && (e.kind === 'syntax' || e.kind === 'limit'))
-          out.push(
-            error('argo/condition-syntax', [...p, key], e.message, {
+          out.push({
+            ...error('argo/condition-syntax', [...p, key], e.message, {
               value: c,
               allowed: 'an expr-lang expression such as "result[0] >= 0.95" or "all(result, {# < 500})"',
             }),
-          );
+            valueOffset: Math.max(0, e.column - 1),
+          });
       }
     }
     if (typeof c !== 'string' || c.trim() !== '') continue;
