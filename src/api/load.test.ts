@@ -200,3 +200,22 @@ describe('misplaced fields', () => {
     expect(d.message).toContain(hint);
   });
 });
+
+describe('condition syntax errors', () => {
+  it('point at the bad token inside the value', () => {
+    const text = `apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: t}
+spec:
+  metrics:
+  - name: m
+    successCondition: result[0] >> 1
+    provider: {prometheus: {address: http://p:9090, query: up}}
+`;
+    const d = check(text).all.find((x) => x.code === 'argo/condition-syntax')!;
+    expect(d).toMatchObject({ line: 7, path: ['spec', 'metrics', 0, 'successCondition'] });
+    // The value starts at column 23; the second ">" is 11 characters into it.
+    expect(d.column).toBeGreaterThan(23);
+    expect(text.split('\n')[6]!.slice(d.column! - 1)).toMatch(/^>/);
+  });
+});
