@@ -34,7 +34,8 @@ export type BinaryOp =
   | '**'
   | '??';
 
-export type PointerName = '' | 'index' | 'acc';
+/** `#` is '', `#index` is 'index'…; the checker rejects names the enclosing builtin does not define. */
+export type PointerName = string;
 
 export type Node =
   | (Base & { readonly type: 'nil' })
@@ -71,3 +72,38 @@ export type Node =
   | (Base & { readonly type: 'sequence'; readonly nodes: readonly Node[] });
 
 export type NodeOf<T extends Node['type']> = Extract<Node, { type: T }>;
+
+/** The direct subexpressions of a node, in source order. */
+export function childrenOf(n: Node): readonly Node[] {
+  switch (n.type) {
+    case 'unary':
+      return [n.operand];
+    case 'binary':
+      return [n.left, n.right];
+    case 'cond':
+      return [n.test, n.then, n.otherwise];
+    case 'array':
+      return n.items;
+    case 'map':
+      return n.entries.flat();
+    case 'member':
+      return [n.object, n.property];
+    case 'slice':
+      return [n.object, ...(n.from ? [n.from] : []), ...(n.to ? [n.to] : [])];
+    case 'chain':
+      return [n.node];
+    case 'method':
+      return [n.object, ...n.args];
+    case 'builtin':
+    case 'call':
+      return n.args;
+    case 'predicate':
+      return [n.body];
+    case 'let':
+      return [n.value, n.body];
+    case 'sequence':
+      return n.nodes;
+    default:
+      return [];
+  }
+}

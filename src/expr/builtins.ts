@@ -10,9 +10,7 @@ import { formatRFC3339, parseDate, parseDuration } from './time.js';
 import {
   add,
   byteIndex,
-  byteLength,
   checkDepth,
-  checkInt,
   checkSize,
   checkString,
   compare,
@@ -34,11 +32,14 @@ import {
   newMap,
   timeMs,
   typeName,
+  wrapInt,
 } from './values.js';
 
 export interface BuiltinCtx extends Meter {
   /** Current time in ms since the epoch (the `now` option, so evaluation stays pure). */
   now(): number;
+  /** The environment's `result` (nil when absent): Argo's isNil and default look at it. */
+  argoResult(): unknown;
 }
 
 /** Calls the predicate for one element; `acc` only for reduce. */
@@ -90,21 +91,101 @@ function map(name: string, v: unknown): ExprMap {
   return v as ExprMap;
 }
 
+function float64Arg(name: string, v: unknown): number {
+  if (typeof v === 'number') return v;
+  throw runtimeFault(`interface conversion: interface {} is ${goTypeName(v)}, not float64 (calling ${name})`);
+}
+
+/** Go's name for the dynamic type of a value, as its interface-conversion panics print it. */
+function goTypeName(v: unknown): string {
+  switch (kindOf(v)) {
+    case 'float':
+      return 'float64';
+    case 'array':
+      return '[]interface {}';
+    case 'map':
+      return 'map[string]interface {}';
+    default:
+      return typeName(v);
+  }
+}
+
+/** utf8.RuneCountInString: code points (a lone surrogate counts as one, like an invalid byte). */
+function runeCount(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length - 1; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
+
+function fetchOrNil(v: unknown, index: bigint): unknown {
+  if (!Array.isArray(v) && typeof v !== 'string') return null;
+  try {
+    return fetch(v, index);
+  } catch (e) {
+    if (e instanceof Fault && e.kind !== 'limit') return null;
+    throw e;
+  }
+}
+
 function bool(name: string, v: unknown): boolean {
   if (typeof v !== 'boolean') throw typeFault(`predicate of ${name} must return a bool, got ${typeName(v)}`);
   return v;
 }
 
-/** Go's strconv.ParseFloat for decimal input (and inf / nan spellings). */
-export function parseGoFloat(s: string): number {
-  const t = s.replace(/^[+-]/, '');
-  const sign = s.startsWith('-') ? -1 : 1;
-  if (/^(inf|infinity)$/i.test(t)) return sign * Number.POSITIVE_INFINITY;
-  if (/^nan$/i.test(t)) return Number.NaN;
-  if (!/^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) {
-    throw runtimeFault(`strconv.ParseFloat: parsing ${JSON.stringify(s)}: invalid syntax`);
+/** Go's strconv.underscoreOK: `_` only between digits, or between a base prefix and a digit. */
+function underscoreOK(s: string): boolean {
+  let t = s.replace(/^[+-]/, '');
+  let saw = '^';
+  let hex = false;
+  if (/^0[box]/i.test(t)) {
+    hex = /^0x/i.test(t);
+    t = t.slice(2);
+    saw = '0';
   }
-  const f = sign * Number(t);
+  for (const c of t) {
+    if ((c >= '0' && c <= '9') || (hex && /[a-f]/i.test(c))) saw = '0';
+    else if (c === '_') {
+      if (saw !== '0') return false;
+      saw = '_';
+    } else {
+      if (saw === '_') return false;
+      saw = '!';
+    }
+  }
+  return saw !== '_';
+}
+
+/**
+ * Go's strconv.ParseFloat(s, 64): decimal and hexadecimal (0x…p…) forms, `_` separators, and the
+ * inf / infinity / nan spellings; overflow is an error, underflow rounds to zero.
+ */
+export function parseGoFloat(s: string): number {
+  const syntax = () => runtimeFault(`strconv.ParseFloat: parsing ${JSON.stringify(s)}: invalid syntax`);
+  if (/^[+-]?(inf|infinity)$/i.test(s)) return s.startsWith('-') ? -Infinity : Infinity;
+  if (/^nan$/i.test(s)) return Number.NaN;
+  if (s.includes('_') && !underscoreOK(s)) throw syntax();
+  const t = s.replaceAll('_', '');
+  let f: number;
+  const hex = /^([+-]?)0x([0-9a-f]*)(?:\.([0-9a-f]*))?p([+-]?\d+)$/i.exec(t);
+  if (hex) {
+    const [, sign = '', int = '', frac = '', exp = '0'] = hex;
+    if (int === '' && frac === '') throw syntax();
+    const mantissa = Number.parseInt(`${int}${frac}` || '0', 16);
+    f = mantissa * 2 ** (Number(exp) - 4 * frac.length);
+    if (sign === '-') f = -f;
+  } else {
+    if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) throw syntax();
+    f = Number(t);
+  }
   if (!Number.isFinite(f))
     throw runtimeFault(`strconv.ParseFloat: parsing ${JSON.stringify(s)}: value out of range`);
   return f;
@@ -149,6 +230,8 @@ function numbers(
 }
 
 function extreme(name: string, args: unknown[], ctx: BuiltinCtx, op: '<' | '>'): unknown {
+  // builtin.minMax hands back a lone argument that is neither a number nor an array as it is.
+  if (args.length === 1 && !Array.isArray(args[0]) && !isNumeric(args[0])) return args[0];
   let best: unknown = null;
   for (const v of numbers(name, args, ctx)) {
     if (best === null || compare(op, best, v)) best = v;
@@ -423,13 +506,14 @@ const DEFS: BuiltinDef[] = [
     },
   },
   {
+    // Not found is nil, not -1: expr's compiler emits OpNil after the loop.
     name: 'findIndex',
     min: 2,
     max: 2,
     params: P,
     iterate: (a, p) => {
       for (let i = 0; i < a.length; i++) if (bool('findIndex', p?.(a[i], i))) return BigInt(i);
-      return -1n;
+      return null;
     },
   },
   {
@@ -449,7 +533,7 @@ const DEFS: BuiltinDef[] = [
     params: P,
     iterate: (a, p) => {
       for (let i = a.length - 1; i >= 0; i--) if (bool('findLastIndex', p?.(a[i], i))) return BigInt(i);
-      return -1n;
+      return null;
     },
   },
   {
@@ -509,7 +593,8 @@ const DEFS: BuiltinDef[] = [
     max: 1,
     call: ([v], ctx) => {
       if (Array.isArray(v)) return BigInt(v.length);
-      if (typeof v === 'string') return BigInt(byteLength(v));
+      // expr 1.17's len counts runes (utf8.RuneCountInString), unlike Go's len.
+      if (typeof v === 'string') return BigInt(runeCount(v));
       if (kindOf(v) === 'map') {
         const n = mapKeys(v as ExprMap).length;
         ctx.tick(n); // Object.keys is O(n) with a large constant
@@ -524,8 +609,8 @@ const DEFS: BuiltinDef[] = [
     min: 1,
     max: 1,
     call: ([v]) => {
-      if (typeof v === 'bigint') return checkInt(v < 0n ? -v : v);
-      if (typeof v === 'number') return Math.abs(v);
+      if (typeof v === 'bigint') return wrapInt(v < 0n ? -v : v); // Go: abs(MinInt64) is MinInt64
+      if (typeof v === 'number') return v < 0 ? -v : v; // Go keeps -0 as it is
       throw typeFault(`invalid argument for abs (type ${typeName(v)})`);
     },
   },
@@ -795,18 +880,9 @@ const DEFS: BuiltinDef[] = [
   },
 
   // Array functions.
-  {
-    name: 'first',
-    min: 1,
-    max: 1,
-    call: ([a]) => (isNil(a) ? null : (arr('first', a)[0] ?? null)),
-  },
-  {
-    name: 'last',
-    min: 1,
-    max: 1,
-    call: ([a]) => (isNil(a) ? null : (arr('last', a).at(-1) ?? null)),
-  },
+  // first / last are runtime.Fetch(v, 0 / -1) with any panic recovered into nil.
+  { name: 'first', min: 1, max: 1, call: ([a]) => fetchOrNil(a, 0n) },
+  { name: 'last', min: 1, max: 1, call: ([a]) => fetchOrNil(a, -1n) },
   {
     name: 'take',
     min: 2,
@@ -955,16 +1031,14 @@ const DEFS: BuiltinDef[] = [
       throw runtimeFault(`asFloat() not supported on ${typeName(v)}`);
     },
   },
+  // isNaN is math.IsNaN and isInf a func(float64) bool: an int reaching them at run time is an
+  // error in Go (the checker turns int literals in the argument into floats beforehand).
   {
     name: 'isNaN',
     min: 1,
     max: 1,
     argo: true,
-    call: ([v]) => {
-      if (typeof v === 'number') return Number.isNaN(v);
-      if (typeof v === 'bigint') return false;
-      throw typeFault(`invalid argument for isNaN (type ${typeName(v)})`);
-    },
+    call: ([v]) => Number.isNaN(float64Arg('isNaN', v)),
   },
   {
     name: 'isInf',
@@ -972,13 +1046,23 @@ const DEFS: BuiltinDef[] = [
     max: 1,
     argo: true,
     call: ([v]) => {
-      if (typeof v === 'number') return v === Number.POSITIVE_INFINITY || v === Number.NEGATIVE_INFINITY;
-      if (typeof v === 'bigint') return false;
-      throw typeFault(`invalid argument for isInf (type ${typeName(v)})`);
+      const f = float64Arg('isInf', v);
+      return f === Number.POSITIVE_INFINITY || f === Number.NEGATIVE_INFINITY;
     },
   },
-  { name: 'isNil', min: 1, max: 1, argo: true, call: ([v]) => isNil(v) },
-  { name: 'default', min: 2, max: 2, argo: true, call: ([v, fallback]) => (isNil(v) ? fallback : v) },
+  // Argo builds isNil and default as closures over the measurement: both ignore their first
+  // argument and look at `result` itself (isNil(x) == isNil(result), default(x, d) == result ?? d).
+  { name: 'isNil', min: 1, max: 1, argo: true, call: (_args, ctx) => isNil(ctx.argoResult()) },
+  {
+    name: 'default',
+    min: 2,
+    max: 2,
+    argo: true,
+    call: ([, fallback], ctx) => {
+      const result = ctx.argoResult();
+      return isNil(result) ? fallback : result;
+    },
+  },
 ];
 
 export const BUILTINS: ReadonlyMap<string, BuiltinDef> = new Map(DEFS.map((d) => [d.name, d]));

@@ -3,6 +3,12 @@
  * controller can treat any throw from `evaluate` as "the condition is broken", never as a crash.
  */
 
+/**
+ * Which stage refused the expression, as in expr-lang: 'syntax' (its parser), 'type' (its
+ * checker, which knows the types of the environment's variables, or its constant folding; also
+ * Vireo's refusals to look into opaque values or call functions), 'runtime' (while running),
+ * 'limit' (one of Vireo's own bounds on size and work).
+ */
 export type ExprErrorKind = 'syntax' | 'type' | 'runtime' | 'limit';
 
 export class ExprError extends Error {
@@ -29,15 +35,22 @@ export class ExprError extends Error {
  */
 export class Fault extends Error {
   readonly kind: ExprErrorKind;
-  constructor(kind: ExprErrorKind, message: string) {
+  /**
+   * A refusal by Vireo's own safety policy (opaque values, functions from the environment), not a
+   * failure expr-lang would report: it stays a 'type' error whenever it is raised.
+   */
+  readonly policy: boolean;
+  constructor(kind: ExprErrorKind, message: string, policy = false) {
     super(message);
     this.kind = kind;
+    this.policy = policy;
   }
 }
 
 export const typeFault = (message: string): Fault => new Fault('type', message);
 export const runtimeFault = (message: string): Fault => new Fault('runtime', message);
 export const limitFault = (message: string): Fault => new Fault('limit', message);
+export const policyFault = (message: string): Fault => new Fault('type', message, true);
 
 /** 1-based column of UTF-16 offset `index`, counted in code points so astral characters count once. */
 export function columnAt(source: string, index: number): number {

@@ -7,13 +7,16 @@
 
 import type { Node, NodeOf } from './ast.js';
 import type { BuiltinCtx, Predicate } from './builtins.js';
-import { columnAt, ExprError, Fault, limitFault, runtimeFault, typeFault } from './errors.js';
+import { type CheckResult, check } from './checker.js';
+import { columnAt, ExprError, Fault, limitFault, policyFault, runtimeFault, typeFault } from './errors.js';
+import { constValue, isConstantArray, zeroConstants } from './fold.js';
 import { type ParseOptions, parse } from './parser.js';
 import { compileRegex, RegexError } from './regex.js';
 import { callDurationMethod, callTimeMethod } from './time.js';
 import {
   add,
   type CompareOp,
+  checkSize,
   compare,
   divide,
   ExprDuration,
@@ -21,10 +24,11 @@ import {
   ExprTime,
   equal,
   fetch,
+  floatToInt,
   isNil,
-  isNumeric,
   kindOf,
   mapGet,
+  mapKeys,
   mapSet,
   modulo,
   multiply,
@@ -64,6 +68,13 @@ export interface CompiledExpression {
   run(env?: Readonly<Record<string, unknown>>, options?: RunOptions): unknown;
 }
 
+/**
+ * Stands for an element of a map that a predicate builtin walks at run time: Go's reflect gives the
+ * loop a length, but reading an element fails (reflect.Value.Index on a map).
+ */
+const MAP_SLOT: unique symbol = Symbol('map-slot');
+const mapSlotFault = () => runtimeFault('reflect: call of reflect.Value.Index on map Value');
+
 /** Marks "an optional access met nil": propagates up the postfix chain to its `chain` node. */
 const NIL_CHAIN: unique symbol = Symbol('nil-chain');
 
@@ -86,6 +97,15 @@ class Interpreter implements BuiltinCtx {
   at = 0;
   private readonly frames: Frame[] = [];
   private readonly scope: { readonly name: string; readonly value: unknown }[] = [];
+  /** What the checker found about this run's static types (see CheckResult). */
+  checked: CheckResult = {
+    floatLiterals: new Set(),
+    intEquals: new Set(),
+    stringEquals: new Set(),
+    intRanges: new Set(),
+  };
+  /** Float zero constants whose sign expr's constant pool overrides (see zeroConstants). */
+  zeros: ReadonlyMap<Node, number> | undefined;
 
   constructor(env: Readonly<Record<string, unknown>>, options: RunOptions) {
     this.env = env;
@@ -105,6 +125,10 @@ class Interpreter implements BuiltinCtx {
     return this.clock;
   }
 
+  argoResult(): unknown {
+    return Object.hasOwn(this.env, 'result') ? this.env.result : null;
+  }
+
   /** Operations that scan a string (byte indexing, builtins) cost in proportion to its length. */
   private tickString(v: unknown): void {
     if (typeof v === 'string' && v.length >= 64) this.tick(v.length >> 6);
@@ -112,11 +136,13 @@ class Interpreter implements BuiltinCtx {
 
   eval(n: Node): unknown {
     if (++this.steps > this.maxSteps) throw limitFault(`evaluation exceeded ${this.maxSteps} steps`);
+    if (this.zeros?.has(n)) return this.zeros.get(n);
     switch (n.type) {
       case 'nil':
         return null;
-      case 'bool':
       case 'int':
+        return this.checked.floatLiterals.has(n) ? Number(n.value) : n.value;
+      case 'bool':
       case 'float':
       case 'string':
         return n.value;
@@ -139,15 +165,19 @@ class Interpreter implements BuiltinCtx {
       case 'array':
         return n.items.map((item) => this.eval(item));
       case 'map': {
-        const out = newMap();
-        for (const [k, v] of n.entries) {
-          const key = this.eval(k);
+        const pairs = n.entries.map(([k, v]) => [this.eval(k), this.eval(v)] as const);
+        // expr's OpMap pops the pairs last to first: the last bad key fails, and of two equal
+        // keys the first one wins.
+        for (let i = pairs.length - 1; i >= 0; i--) {
+          const key = (pairs[i] as readonly [unknown, unknown])[0];
           if (typeof key !== 'string') {
-            this.at = k.pos;
+            this.at = (n.entries[i] as readonly [Node, Node])[0].pos;
             throw typeFault(`map key must be a string, got ${typeName(key)}`);
           }
-          mapSet(out, key, this.eval(v));
         }
+        const out = newMap();
+        for (const [key, value] of pairs)
+          if (!Object.hasOwn(out, key as string)) mapSet(out, key as string, value);
         return out;
       }
       case 'member': {
@@ -211,10 +241,13 @@ class Interpreter implements BuiltinCtx {
     const f = this.frames[this.frames.length - 1];
     this.at = n.pos;
     if (!f) throw typeFault('cannot use pointer accessor outside predicate');
-    if (n.name === '') return f.item;
+    if (n.name === '') {
+      if (f.item === MAP_SLOT) throw mapSlotFault();
+      return f.item;
+    }
     if (n.name === 'index') return BigInt(f.index);
-    if (!f.hasAcc) throw typeFault('#acc is only available in reduce');
-    return f.acc;
+    if (n.name === 'acc' && f.hasAcc) return f.acc;
+    throw typeFault(`unknown pointer #${n.name}`);
   }
 
   private unary(n: NodeOf<'unary'>): unknown {
@@ -224,42 +257,63 @@ class Interpreter implements BuiltinCtx {
       case '-':
         return negate(v);
       case '+':
-        if (!isNumeric(v)) throw typeFault(`invalid operation: +${typeName(v)}`);
-        return v;
+        return v; // expr compiles unary plus to nothing: the checker alone looks at the type
       default:
         if (typeof v !== 'boolean') throw typeFault(`invalid operation: not ${typeName(v)}`);
         return !v;
     }
   }
 
-  private logical(n: NodeOf<'binary'>, side: Node): boolean {
-    const v = this.eval(side);
+  /**
+   * `and` / `or` as expr compiles them: after constant folding (`x and true` is `x`, `x and false`
+   * is `false` without evaluating x), the left operand must be a bool, and the right operand is
+   * the result as it is (OpJumpIfFalse only looks at the left one).
+   */
+  private logical(n: NodeOf<'binary'>): unknown {
+    const and = n.op === 'and';
+    const a = constValue(n.left);
+    const b = constValue(n.right);
+    if (a === and) return this.eval(n.right);
+    if (b === and) return this.eval(n.left);
+    if (a === !and || b === !and) return !and;
+    const v = this.eval(n.left);
     if (typeof v !== 'boolean') {
       this.at = n.pos;
       throw typeFault(`invalid operation: ${n.op} on ${typeName(v)} (bool expected)`);
     }
-    return v;
+    return v === and ? this.eval(n.right) : v;
   }
 
   private binary(n: NodeOf<'binary'>): unknown {
     switch (n.op) {
       case 'and':
-        return this.logical(n, n.left) && this.logical(n, n.right);
       case 'or':
-        return this.logical(n, n.left) || this.logical(n, n.right);
+        return this.logical(n);
       case '??': {
         const l = this.eval(n.left);
         return isNil(l) ? this.eval(n.right) : l;
       }
+      case 'in':
+        if (this.checked.intRanges.has(n) && n.right.type === 'binary') {
+          // optimizer/in_range.go: `x in 1..9` on an int x is `x >= 1 and x <= 9`, no range is built.
+          const x = this.eval(n.left);
+          this.at = n.pos;
+          return (
+            compare('>=', x, constValue(n.right.left), this) &&
+            compare('<=', x, constValue(n.right.right), this)
+          );
+        }
     }
     const l = this.eval(n.left);
     const r = this.eval(n.right);
     this.at = n.pos;
     switch (n.op) {
       case '==':
-        return equal(l, r, this);
-      case '!=':
-        return !equal(l, r, this);
+      case '!=': {
+        if (this.checked.intEquals.has(n)) assertGoType(l, r, 'bigint', 'int');
+        else if (this.checked.stringEquals.has(n)) assertGoType(l, r, 'string', 'string');
+        return equal(l, r, this) === (n.op === '==');
+      }
       case '<':
       case '>':
       case '<=':
@@ -280,10 +334,12 @@ class Interpreter implements BuiltinCtx {
       case '..':
         return this.range(l, r);
       case 'in':
+        if (isStringSet(n.right)) return this.inStringSet(l, r as unknown[]);
         return this.contains(r, l);
       case 'contains':
       case 'startsWith':
       case 'endsWith': {
+        if (isNil(l) || isNil(r)) return false; // as expr's OpContains / OpStartsWith / OpEndsWith
         if (typeof l !== 'string' || typeof r !== 'string') {
           throw typeFault(`invalid operation: ${typeName(l)} ${n.op} ${typeName(r)}`);
         }
@@ -291,6 +347,7 @@ class Interpreter implements BuiltinCtx {
         return n.op === 'contains' ? l.includes(r) : n.op === 'startsWith' ? l.startsWith(r) : l.endsWith(r);
       }
       case 'matches': {
+        if (isNil(l) || isNil(r)) return false; // as expr's OpMatches
         if (typeof l !== 'string' || typeof r !== 'string') {
           throw typeFault(`invalid operation: ${typeName(l)} matches ${typeName(r)}`);
         }
@@ -313,10 +370,15 @@ class Interpreter implements BuiltinCtx {
     }
   }
 
-  private range(l: unknown, r: unknown): bigint[] {
-    if (typeof l !== 'bigint' || typeof r !== 'bigint') {
-      throw typeFault(`invalid operation: ${typeName(l)} .. ${typeName(r)} (ints expected)`);
-    }
+  private range(a: unknown, b: unknown): bigint[] {
+    // OpRange converts both ends with runtime.ToInt: floats that got past the checker truncate.
+    const toInt = (v: unknown): bigint => {
+      if (typeof v === 'bigint') return v;
+      if (typeof v === 'number') return floatToInt(v);
+      throw typeFault(`invalid operation: ${typeName(a)} .. ${typeName(b)} (ints expected)`);
+    };
+    const l = toInt(a);
+    const r = toInt(b);
     const size = r - l + 1n;
     if (size <= 0n) return [];
     // Checked before allocating: `1..1000000000000` fails here, not in the allocator.
@@ -327,6 +389,21 @@ class Interpreter implements BuiltinCtx {
     const out = new Array<bigint>(n);
     for (let i = 0; i < n; i++) out[i] = l + BigInt(i);
     return out;
+  }
+
+  /**
+   * expr's optimizer turns `x in ["a", "b"]` (string literals only) into a lookup in a
+   * map[string]struct{} when x's type is not known to be int: a needle of another type then
+   * fails at run time instead of being "not in".
+   */
+  private inStringSet(needle: unknown, items: unknown[]): boolean {
+    if (isNil(needle)) return false;
+    if (typeof needle !== 'string') {
+      throw runtimeFault(
+        `reflect.Value.MapIndex: value of type ${typeName(needle)} is not assignable to type string`,
+      );
+    }
+    return items.includes(needle);
   }
 
   /** `needle in haystack`: array membership by ==, or map key presence. */
@@ -355,7 +432,7 @@ class Interpreter implements BuiltinCtx {
     if (!isTime && !(obj instanceof ExprDuration)) {
       if (isNil(obj)) throw runtimeFault(`cannot call method ${n.name} on nil`);
       if (kindOf(obj) === 'map' && typeof mapGet(obj as ExprMap, n.name) === 'function') {
-        throw typeFault(`calling functions from the environment is not allowed (${n.name})`);
+        throw policyFault(`calling functions from the environment is not allowed (${n.name})`);
       }
       throw typeFault(`type ${typeName(obj)} has no method ${n.name}`);
     }
@@ -373,7 +450,7 @@ class Interpreter implements BuiltinCtx {
       const v = scoped ? scoped.value : this.env[n.name];
       // Only builtins run: a function handed in through the environment is never invoked.
       if (typeof v === 'function')
-        throw typeFault(`calling functions from the environment is not allowed (${n.name})`);
+        throw policyFault(`calling functions from the environment is not allowed (${n.name})`);
       throw typeFault(`${n.name} is not a function (type ${typeName(v)})`);
     }
     throw typeFault(`unknown func ${n.name}`);
@@ -381,9 +458,32 @@ class Interpreter implements BuiltinCtx {
 
   private builtin(n: NodeOf<'builtin'>): unknown {
     const def = n.def;
+    const first = n.args[0] as Node;
+    if (
+      def.name === 'sum' &&
+      n.args.length === 1 &&
+      first.type === 'array' &&
+      first.items.length >= 2 &&
+      !isConstantArray(first)
+    )
+      return this.sumOfLiteral(n, first);
     if (def.iterate) {
-      const array = this.eval(n.args[0] as Node);
+      let array = this.eval(n.args[0] as Node);
       this.at = n.pos;
+      if (typeof array === 'string') {
+        // A string only known at run time is walked like Go's reflect does: byte by byte.
+        const bytes = Buffer.from(array, 'utf8');
+        checkSize(this, bytes.length);
+        this.tick(bytes.length);
+        array = Array.from(bytes, (b) => BigInt(b));
+      }
+      let fromMap = false;
+      if (kindOf(array) === 'map') {
+        const size = mapKeys(array as ExprMap).length;
+        this.tick(size);
+        array = new Array<unknown>(size).fill(MAP_SLOT);
+        fromMap = true;
+      }
       if (!Array.isArray(array)) throw typeFault(`${def.name}: cannot iterate over ${typeName(array)}`);
       let body: Node | undefined;
       const rest: unknown[] = [];
@@ -403,20 +503,58 @@ class Interpreter implements BuiltinCtx {
           }
         : undefined;
       this.at = n.pos;
-      return def.iterate(array, pred, rest, this);
+      const result = def.iterate(array, pred, rest, this);
+      if (fromMap && (result === MAP_SLOT || (Array.isArray(result) && result.includes(MAP_SLOT))))
+        throw mapSlotFault();
+      return result;
     }
     const args = n.args.map((a) => this.eval(a));
     this.at = n.pos;
     for (const a of args) this.tickString(a);
     return def.call ? def.call(args, this) : null;
   }
+
+  /**
+   * sum([a, b, c]) of an array literal that does not fold to a constant: expr's optimizer
+   * (sum_array.go) rewrites it to a + (b + c), so it adds from the right with `+` semantics.
+   */
+  private sumOfLiteral(n: NodeOf<'builtin'>, array: NodeOf<'array'>): unknown {
+    const values = array.items.map((item) => this.eval(item));
+    this.at = n.pos;
+    let acc = values[values.length - 1];
+    for (let i = values.length - 2; i >= 0; i--) acc = add(values[i], acc, this);
+    return acc;
+  }
 }
 
-/** Converts anything thrown during evaluation into an ExprError; JS errors never escape. */
-function asExprError(e: unknown, source: string, at: number): ExprError {
+/** OpEqualInt / OpEqualString: Go type assertions on both operands, left first. */
+function assertGoType(l: unknown, r: unknown, js: 'bigint' | 'string', go: string): void {
+  for (const v of [l, r]) {
+    if (typeof v !== js) {
+      const kind = kindOf(v);
+      const name = kind === 'float' ? 'float64' : kind === 'nil' ? 'nil' : typeName(v);
+      throw runtimeFault(`interface conversion: interface {} is ${name}, not ${go}`);
+    }
+  }
+}
+
+/** A non-empty array literal of string literals, which expr's in_array optimizer turns into a set. */
+function isStringSet(n: Node): n is NodeOf<'array'> {
+  return n.type === 'array' && n.items.length > 0 && n.items.every((i) => i.type === 'string');
+}
+
+/**
+ * Converts anything thrown during evaluation into an ExprError; JS errors never escape.
+ * Once the expression has passed the checker (`checked`), a type mismatch found while running is
+ * what expr reports as a run-time error, so it becomes kind 'runtime' (policy refusals stay 'type').
+ */
+function asExprError(e: unknown, source: string, at: number, checked = false): ExprError {
   if (e instanceof ExprError) return e;
   const column = columnAt(source, at);
-  if (e instanceof Fault) return new ExprError(e.kind, e.message, column, source);
+  if (e instanceof Fault) {
+    const kind = checked && e.kind === 'type' && !e.policy ? 'runtime' : e.kind;
+    return new ExprError(kind, e.message, column, source);
+  }
   // Backstop only: depth limits keep evaluation far from the JS stack limit.
   if (e instanceof RangeError && /call stack/i.test(e.message)) {
     return new ExprError('limit', 'evaluation nested too deeply', column, source);
@@ -434,10 +572,14 @@ function asExprError(e: unknown, source: string, at: number): ExprError {
 export class Compiled implements CompiledExpression {
   readonly source: string;
   private readonly ast: Node;
+  private readonly argoHelpers: boolean;
+  private readonly zeros: ReadonlyMap<Node, number> | undefined;
 
-  constructor(source: string, ast: Node) {
+  constructor(source: string, ast: Node, argoHelpers: boolean) {
     this.source = source;
     this.ast = ast;
+    this.argoHelpers = argoHelpers;
+    this.zeros = zeroConstants(ast);
   }
 
   /** Evaluates and returns the internal value (ints as bigint). */
@@ -449,10 +591,15 @@ export class Compiled implements CompiledExpression {
     const scope = typeof env === 'object' && env !== null ? env : {};
     const it = new Interpreter(scope, options ?? {});
     let value: unknown;
+    let checked = false;
     try {
+      // What expr.Compile(condition, expr.Env(env)) would reject fails here, before running.
+      it.checked = check(this.source, this.ast, scope, { argoHelpers: this.argoHelpers });
+      it.zeros = this.zeros;
+      checked = true;
       value = it.eval(this.ast);
     } catch (e) {
-      throw asExprError(e, this.source, it.at);
+      throw asExprError(e, this.source, it.at, checked);
     }
     return {
       value,
@@ -486,7 +633,7 @@ export function compileInternal(expression: string, options: CompileOptions = {}
     );
   }
   try {
-    return new Compiled(expression, parse(expression, options));
+    return new Compiled(expression, parse(expression, options), options.argoHelpers ?? true);
   } catch (e) {
     throw asExprError(e, expression, 0);
   }

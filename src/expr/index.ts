@@ -8,6 +8,8 @@
  * - Safety: no eval, only own properties of plain objects and arrays are readable, functions in
  *   the environment are never called, and parse depth, expression length, evaluation steps, string
  *   and collection sizes are all bounded; `matches` runs on a linear-time RE2-style matcher.
+ * - Like expr.Compile(condition, expr.Env(env)), each run first type-checks the expression against
+ *   the environment (checker.ts), so `false and 1 + "a"` fails even though it would never run.
  * - Every failure is an ExprError with kind 'syntax' | 'type' | 'runtime' | 'limit' and a column.
  */
 

@@ -292,7 +292,7 @@ class Parser {
     }
     if (tok.kind === 'bracket' && tok.value === '(') {
       this.next();
-      const inner = this.expression(0);
+      const inner = this.sequence(); // `(a; b)` is a sequence, as in expr's parsePrimary
       this.expect('bracket', ')');
       return this.postfix(inner);
     }
@@ -306,7 +306,7 @@ class Parser {
           this.next();
         }
       }
-      if (name !== '' && name !== 'index' && name !== 'acc') this.fail(tok.pos, `unknown pointer #${name}`);
+      // Any #name parses; which ones exist in which builtin is the checker's business, as in expr.
       // For `.field` the dot is left in place: postfix() reads it as a member access on `#`.
       return this.postfix(this.node({ type: 'pointer', name: name as PointerName, pos: tok.pos }));
     }
@@ -380,7 +380,8 @@ class Parser {
         const spec = specs[k] as ArgSpec;
         if (this.is('bracket', ')')) {
           if (spec.endsWith('?')) break;
-          this.fail(this.cur.pos, `${def.name}: expected at least ${def.min} arguments`, 'type');
+          // expr's parser itself reads the arguments of predicate builtins: a syntax error.
+          this.fail(this.cur.pos, `${def.name}: expected at least ${def.min} arguments`);
         }
         if (k > 0) this.expect('op', ',');
         args.push(spec.startsWith('predicate') ? this.predicate() : this.expression(0));

@@ -13,7 +13,8 @@
  * `evaluate` converts its result back to plain JS (ints become numbers), see `toJS`.
  */
 
-import { type Fault, limitFault, runtimeFault, typeFault } from './errors.js';
+import { type Fault, limitFault, policyFault, runtimeFault, typeFault } from './errors.js';
+import { goPow } from './gomath.js';
 
 export const MAX_INT64 = 9223372036854775807n;
 export const MIN_INT64 = -9223372036854775808n;
@@ -120,9 +121,9 @@ export function timeMs(v: ExprTime | Date): number {
   return v instanceof Date ? v.getTime() : v.ms;
 }
 
-export function checkInt(v: bigint): bigint {
-  if (v > MAX_INT64 || v < MIN_INT64) throw runtimeFault('integer overflow');
-  return v;
+/** Go's int is a 64-bit two's complement integer: +, -, * and unary minus wrap around silently. */
+export function wrapInt(v: bigint): bigint {
+  return v > MAX_INT64 || v < MIN_INT64 ? BigInt.asIntN(64, v) : v;
 }
 
 export function makeDuration(ns: number): ExprDuration {
@@ -130,10 +131,13 @@ export function makeDuration(ns: number): ExprDuration {
   return new ExprDuration(Math.trunc(ns));
 }
 
-/** Go's int(x) for a float: truncation; NaN, ±Inf and out-of-range values are errors here. */
+/**
+ * Go's int(x) for a float64: truncation toward zero. NaN, ±Inf and values outside the int64 range
+ * are implementation-defined in Go; on amd64 (where Argo runs and expr's results were taken) they
+ * all give math.MinInt64, so that is what this returns.
+ */
 export function floatToInt(f: number): bigint {
-  if (!Number.isFinite(f) || Math.abs(f) >= TWO_63)
-    throw runtimeFault(`cannot convert ${formatFloat(f)} to int`);
+  if (!(f >= -TWO_63 && f < TWO_63)) return MIN_INT64;
   return BigInt(Math.trunc(f));
 }
 
@@ -287,7 +291,7 @@ function badOp(op: string, a: unknown, b: unknown): Fault {
 }
 
 export function add(a: unknown, b: unknown, meter: Meter): unknown {
-  if (typeof a === 'bigint' && typeof b === 'bigint') return checkInt(a + b);
+  if (typeof a === 'bigint' && typeof b === 'bigint') return wrapInt(a + b);
   if (isNumeric(a) && isNumeric(b)) return Number(a) + Number(b);
   if (typeof a === 'string' && typeof b === 'string') {
     if (a.length + b.length > meter.maxStringLength) {
@@ -307,7 +311,7 @@ export function add(a: unknown, b: unknown, meter: Meter): unknown {
 }
 
 export function subtract(a: unknown, b: unknown): unknown {
-  if (typeof a === 'bigint' && typeof b === 'bigint') return checkInt(a - b);
+  if (typeof a === 'bigint' && typeof b === 'bigint') return wrapInt(a - b);
   if (isNumeric(a) && isNumeric(b)) return Number(a) - Number(b);
   const ka = kindOf(a);
   const kb = kindOf(b);
@@ -322,7 +326,7 @@ export function subtract(a: unknown, b: unknown): unknown {
 }
 
 export function multiply(a: unknown, b: unknown): unknown {
-  if (typeof a === 'bigint' && typeof b === 'bigint') return checkInt(a * b);
+  if (typeof a === 'bigint' && typeof b === 'bigint') return wrapInt(a * b);
   if (isNumeric(a) && isNumeric(b)) return Number(a) * Number(b);
   // Go: int * Duration and Duration * Duration are Durations; a float64 operand gives a float64.
   const da = a instanceof ExprDuration;
@@ -353,15 +357,8 @@ export function power(a: unknown, b: unknown): number {
   throw badOp('**', a, b);
 }
 
-/** Go's math.Pow differs from JS `**` on two special cases. */
-export function goPow(x: number, y: number): number {
-  if (x === 1) return 1;
-  if (x === -1 && (y === Number.POSITIVE_INFINITY || y === Number.NEGATIVE_INFINITY)) return 1;
-  return x ** y;
-}
-
 export function negate(a: unknown): unknown {
-  if (typeof a === 'bigint') return checkInt(-a);
+  if (typeof a === 'bigint') return wrapInt(-a);
   if (typeof a === 'number') return -a;
   throw typeFault(`invalid operation: -${typeName(a)}`);
 }
@@ -599,6 +596,9 @@ export function fetch(obj: unknown, key: unknown): unknown {
     }
     case 'nil':
       throw runtimeFault(`cannot fetch ${keyText(key)} from nil`);
+    case 'opaque':
+    case 'func':
+      throw policyFault(`cannot fetch ${keyText(key)} from ${typeName(obj)}`);
     default:
       throw typeFault(`cannot fetch ${keyText(key)} from ${typeName(obj)}`);
   }
