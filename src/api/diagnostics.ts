@@ -43,6 +43,7 @@ export function formatPath(path: FieldPath): string {
 /** A short, single-line rendering of a value for messages. Long values are cut. */
 export function formatValue(value: unknown): string {
   let s: string;
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value); // JSON would say null
   try {
     s = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
   } catch {

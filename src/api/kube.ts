@@ -40,11 +40,12 @@ const probe = () =>
     tcpSocket: Type.Optional(openObject({ port: intOrString(), host: Type.Optional(Type.String()) })),
     exec: Type.Optional(openObject({ command: Type.Optional(Type.Array(Type.String())) })),
     grpc: Type.Optional(freeform()),
+    // 0 means "use the default" (Kubernetes defaults the pod template before validating it).
     initialDelaySeconds: Type.Optional(Type.Integer({ minimum: 0 })),
-    periodSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
-    timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
-    successThreshold: Type.Optional(Type.Integer({ minimum: 1 })),
-    failureThreshold: Type.Optional(Type.Integer({ minimum: 1 })),
+    periodSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
+    timeoutSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
+    successThreshold: Type.Optional(Type.Integer({ minimum: 0 })),
+    failureThreshold: Type.Optional(Type.Integer({ minimum: 0 })),
     terminationGracePeriodSeconds: Type.Optional(Type.Integer()),
   });
 

@@ -219,3 +219,64 @@ spec:
     expect(text.split('\n')[6]!.slice(d.column! - 1)).toMatch(/^>/);
   });
 });
+
+describe('reading YAML as kubectl does', () => {
+  it('reads yes/no/on/off as booleans', () => {
+    const r = check(
+      rollout.replace(
+        '    canary:\n      steps:\n      - setWeight: 20\n      - pause: {duration: 1m}\n',
+        '    blueGreen:\n      activeService: web\n      autoPromotionEnabled: no\n',
+      ),
+    );
+    expect(r.all.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(
+      (r.objects[0]!.object.spec as { strategy: { blueGreen: { autoPromotionEnabled: unknown } } }).strategy
+        .blueGreen.autoPromotionEnabled,
+    ).toBe(false);
+  });
+
+  it('reports an alias bomb in place and keeps reading the other documents', () => {
+    const bomb = `a: &a [x, x, x, x, x, x, x, x, x, x]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]
+---
+${rollout}`;
+    const r = check(bomb);
+    expect(r.diagnostics[0]).toMatchObject({ code: 'yaml', severity: 'error', line: 1 });
+    expect(r.objects.map((o) => o.object.kind)).toEqual(['Rollout']);
+  });
+
+  it('calls a near-miss of a Vireo kind a typo', () => {
+    const r = check(rollout.replace('kind: Rollout', 'kind: Rolout'));
+    expect(r.all[0]).toMatchObject({ code: 'unknown-kind', severity: 'error', line: 2 });
+    expect(r.all[0]!.message).toContain('did you mean "Rollout"?');
+    // Other tools' kinds in the same group stay warnings.
+    expect(
+      check('apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a}\n').all.map(
+        (d) => d.severity,
+      ),
+    ).toEqual(['warning']);
+  });
+
+  it('does not judge {{placeholders}} that Argo fills in before use', () => {
+    const t = `apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: t}
+spec:
+  args: [{name: method}, {name: hash}]
+  metrics:
+  - name: m
+    provider:
+      web:
+        url: http://x
+        method: "{{args.method}}"
+      job:
+        metadata: {labels: {hash: "{{args.hash}}"}}
+`;
+    const codes = check(t).all.map((d) => d.code);
+    expect(codes).not.toContain('pattern');
+  });
+});

@@ -4,11 +4,20 @@
  * or an unknown kind (kept, with a warning). Every diagnostic gets its file, line and column.
  */
 import { load as loadLenient } from 'js-yaml';
-import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
+import {
+  type Document,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseAllDocuments,
+  type ScalarTag,
+} from 'yaml';
 import { type Diagnostic, error, type FieldPath, warning } from './diagnostics.js';
 import type { KindDefinition, ManifestObject } from './kind.js';
-import { findKind, kindsInGroup } from './registry.js';
-import { type SchemaNode, validateValue } from './validate.js';
+import { allKinds, findKind, kindsInGroup } from './registry.js';
+import { didYouMean, type SchemaNode, validateValue } from './validate.js';
 
 /** Kubernetes kinds that releases refer to; recognised and kept, not validated by Vireo. */
 const kubernetesKinds = new Set([
@@ -49,6 +58,19 @@ const kubernetesKinds = new Set([
 
 export type ObjectCategory = 'vireo' | 'kubernetes' | 'unknown';
 
+/** Alias expansion budget of the strict parser (yaml's guard against "billion laughs"). */
+const MAX_ALIAS_COUNT = 10_000;
+const MAX_LENIENT_ALIASES = 50;
+const ALIAS_USE = /(?:^|[\s,[{:-])\*[^\s,\]}]+/g;
+
+/** YAML 1.1 booleans as go-yaml v2 (kubectl) reads them; `true`/`false` stay the core schema's. */
+const yaml11Booleans: ScalarTag = {
+  tag: 'tag:yaml.org,2002:bool',
+  default: true,
+  test: /^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/,
+  resolve: (s: string) => /^(?:y|Y|yes|Yes|YES|on|On|ON)$/.test(s),
+};
+
 export interface LoadedObject {
   object: ManifestObject;
   category: ObjectCategory;
@@ -86,7 +108,14 @@ export function redactDiagnostic(d: Diagnostic): Diagnostic {
 
 export function loadManifests(text: string, file: string): LoadResult {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const docs = parseAllDocuments(text, {
+    lineCounter,
+    uniqueKeys: true,
+    prettyErrors: false,
+    // As kubectl (go-yaml): `<<: *anchor` merge keys, and yes/no/on/off as booleans.
+    merge: true,
+    customTags: [yaml11Booleans],
+  });
   const diagnostics: Diagnostic[] = [];
   const objects: LoadedObject[] = [];
   const pos = (offset: number) => {
@@ -107,6 +136,8 @@ export function loadManifests(text: string, file: string): LoadResult {
       // document with js-yaml, which is as lenient; report the strict parser's errors only if that fails.
       const source = text.slice(doc.range[0], doc.range[2]);
       try {
+        // js-yaml does not bound alias expansion; never hand it a document that leans on aliases.
+        if ((source.match(ALIAS_USE) ?? []).length > MAX_LENIENT_ALIASES) throw new Error('too many aliases');
         value = loadLenient(source);
         diagnostics.push({
           ...warning(
@@ -135,7 +166,17 @@ export function loadManifests(text: string, file: string): LoadResult {
           ...pos(w.pos[0]),
         });
       }
-      value = doc.toJS({ maxAliasCount: 100 });
+      try {
+        value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+      } catch (e) {
+        // e.g. an alias bomb: report it in place and go on with the other documents and files.
+        diagnostics.push({
+          ...error('yaml', [], `cannot read this document: ${(e as Error).message}`),
+          file,
+          ...pos(doc.range[0]),
+        });
+        return;
+      }
     }
     if (value === null || value === undefined) return; // empty document (e.g. a trailing ---)
     const docStart = doc.contents ? pos(doc.contents.range[0]) : { line: 1, column: 1 };
@@ -231,6 +272,26 @@ function classify(
     objects.push({ ...base, category: 'kubernetes' });
     return;
   }
+  // A near-miss of one of Vireo's kinds in its own group is a typo, not another tool's kind
+  // (argoproj.io also holds Argo CD's and Argo Workflows' kinds).
+  const ours = allKinds.filter((k) => k.group === group).map((k) => k.kind);
+  const suggestion = ours.length > 0 ? didYouMean(kind, ours) : undefined;
+  if (suggestion && suggestion !== kind) {
+    diagnostics.push({
+      ...error(
+        'unknown-kind',
+        ['kind'],
+        `${group} has no kind ${JSON.stringify(kind)}; did you mean ${JSON.stringify(suggestion)}?`,
+        {
+          value: kind,
+          allowed: ours.join(', '),
+        },
+      ),
+      file,
+      ...locateFn(['kind']),
+    });
+    return;
+  }
   objects.push({ ...base, category: 'unknown' });
 }
 
@@ -272,10 +333,28 @@ function locate(
   if (offset > 0 && at === 'value' && isScalar(node) && node.source !== undefined && node.range) {
     const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
     const single = pos(node.range[0]).line === pos(node.range[1]).line;
-    if ((quoted || node.type === 'PLAIN') && single)
-      return { ...found, column: found.column + offset + (quoted ? 1 : 0) };
+    // Only where the source spells the value character for character (no escapes to map back).
+    const verbatim = node.type === 'PLAIN' || (quoted && node.source === node.value);
+    if (verbatim && single) return { ...found, column: found.column + offset + (quoted ? 1 : 0) };
   }
   return found;
+}
+
+/** The longest start of `path` that exists in `value`. */
+function existingPrefix(value: unknown, path: FieldPath): FieldPath {
+  let node: unknown = value;
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i]!;
+    const next =
+      Array.isArray(node) && typeof seg === 'number'
+        ? node[seg]
+        : isPlainObject(node) && Object.hasOwn(node, seg)
+          ? node[seg as string]
+          : undefined;
+    if (next === undefined) return path.slice(0, i);
+    node = next;
+  }
+  return path;
 }
 
 /** Findings about a field as a whole (not its value) point at the field's key. */
@@ -290,10 +369,12 @@ export function checkObjects(objects: readonly LoadedObject[]): Diagnostic[] {
   for (const lo of objects) {
     const name = `${lo.object.kind}/${lo.object.metadata?.name ?? '(no name)'}`;
     const place = (d: Diagnostic): Diagnostic => {
-      // A missing field is shown at its parent's key; an unknown one at its own key.
+      // A field that is not there (required, or named by a rule) is shown at the key of its nearest
+      // ancestor that is; an unknown field at its own key; anything else at its value.
+      const present = existingPrefix(lo.object, d.path);
       const at =
-        d.code === 'required' && d.path.length > 1
-          ? lo.locate(d.path.slice(0, -1), 'key')
+        present.length < d.path.length
+          ? lo.locate(present, 'key')
           : lo.locate(d.path, keyCodes.has(d.code) ? 'key' : 'value', d.valueOffset);
       return redactDiagnostic({ ...d, file: lo.file, line: at.line, column: at.column, object: name });
     };

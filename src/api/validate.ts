@@ -234,6 +234,7 @@ function checkIntOrString(node: SchemaNode, value: unknown, path: FieldPath, out
     out.push(typeError(node, value, path));
     return;
   }
+  if (isPlaceholder(value)) return;
   if (fmt === 'int-or-percent' && !/^\d+%?$/.test(value))
     out.push(
       error('format', path, 'is not an integer or a percentage', { value, allowed: describeType(node) }),
@@ -242,11 +243,18 @@ function checkIntOrString(node: SchemaNode, value: unknown, path: FieldPath, out
     out.push(error('format', path, 'is not a duration', { value, allowed: describeType(node) }));
 }
 
+/**
+ * A `{{...}}` placeholder (Argo's `{{args.x}}`, Flagger's `{{ namespace }}`) is filled in before the
+ * value is used, so its final form cannot be judged here.
+ */
+const isPlaceholder = (s: string) => s.includes('{{');
+
 function checkString(node: SchemaNode, value: unknown, path: FieldPath, out: Diagnostic[]) {
   if (typeof value !== 'string') {
     out.push(typeError(node, value, path));
     return;
   }
+  if (isPlaceholder(value)) return;
   if (node.enum && !node.enum.includes(value)) {
     const suggestion = didYouMean(
       value,
@@ -326,6 +334,7 @@ function checkLabels(value: Record<string, unknown>, path: (string | number)[], 
     const slash = key.lastIndexOf('/');
     const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
     const name = slash >= 0 ? key.slice(slash + 1) : key;
+    if (isPlaceholder(key)) continue;
     const keyOk =
       name.length <= 63 &&
       labelName.test(name) &&
@@ -338,7 +347,7 @@ function checkLabels(value: Record<string, unknown>, path: (string | number)[], 
             'an optional DNS subdomain prefix and "/", then at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit',
         }),
       );
-    if (typeof v === 'string' && !(v.length <= 63 && labelValue.test(v)))
+    if (typeof v === 'string' && !isPlaceholder(v) && !(v.length <= 63 && labelValue.test(v)))
       out.push(
         error('pattern', [...path, key], 'is not a valid label value', {
           value: v,

@@ -14,6 +14,7 @@
  * Rollout lint warns; `effectiveCount()` in analysis.ts returns `undefined` for such a metric.
  */
 import { compile, ExprError } from '../../expr/index.js';
+import { compileRegex } from '../../expr/regex.js';
 import { type Diagnostic, error, warning } from '../diagnostics.js';
 import { parseGoDuration } from '../duration.js';
 import type { ManifestObject, Rule, RuleContext } from '../kind.js';
@@ -97,14 +98,14 @@ function* stringsIn(value: unknown, path: Path): Generator<[string, Path]> {
  */
 export function metricNameMatches(pattern: string, name: string): boolean {
   if (pattern === name || pattern === '*') return true;
-  let source = pattern;
-  let flags = '';
-  if (source.startsWith('(?i)')) {
-    source = source.slice(4);
-    flags = 'i';
-  }
+  // Argo matches with Go's RE2; the condition language's RE2 matcher runs in linear time, so a
+  // pathological pattern cannot hang the linter the way a backtracking RegExp would.
   try {
-    return new RegExp(source, flags).test(name);
+    let budget = 1_000_000;
+    return compileRegex(pattern).test(name, (n) => {
+      budget -= n;
+      if (budget < 0) throw new Error('regex budget exceeded');
+    });
   } catch {
     return false;
   }

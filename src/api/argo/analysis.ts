@@ -455,9 +455,8 @@ export const kinds: KindDefinition[] = [
     shortNames: ['ar'],
     scope: 'Namespaced',
     schema: AnalysisRunSchema,
-    // Upstream's CRD has no status subresource (`subresources: {}`): Argo patches status together
-    // with the object. Vireo's controller owns the status and writes it through /status.
-    subresources: { status: true },
+    // As upstream (`subresources: {}`): Argo writes an AnalysisRun's status together with the object,
+    // and tools that do the same must keep working against Vireo's CRD.
     printerColumns: [
       { name: 'Status', type: 'string', jsonPath: '.status.phase', description: 'AnalysisRun status' },
       ageColumn,

@@ -195,8 +195,8 @@ describe('provider schemas reject what upstream rejects', () => {
       ['provider', 'datadog', 'aggregator'],
     ],
     [
-      'web method outside GET/POST/PUT',
-      { web: { url: 'http://x', method: 'DELETE' } },
+      'web method that is not a string',
+      { web: { url: 'http://x', method: 1 } },
       ['provider', 'web', 'method'],
     ],
     [

@@ -170,7 +170,10 @@ export const kayentaMetric = () =>
 export const webMetric = () =>
   Type.Object(
     {
-      method: Type.Optional(enumOf(['GET', 'POST', 'PUT'], { default: 'GET', description: 'HTTP method.' })),
+      // A plain string as upstream: Argo passes the method to Go's http.NewRequest as written.
+      method: Type.Optional(
+        Type.String({ default: 'GET', description: 'HTTP method (GET, POST, PUT, ...).' }),
+      ),
       url: Type.String({ description: 'URL to request.' }),
       headers: Type.Optional(Type.Array(header(), { description: 'HTTP headers.' })),
       body: str('Request body as text (POST or PUT only).'),

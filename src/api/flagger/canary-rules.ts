@@ -60,6 +60,12 @@ export const checkTargetRef: Rule = (o) => {
 export const checkServicePort: Rule = (o) => {
   const port = obj(o.spec, 'service')?.port;
   if (isInt(port) && port >= 1 && port <= 65535) return [];
+  // Knative routes through its own Service: Flagger generates no ClusterIP Services, so no port.
+  const target = obj(o.spec, 'targetRef');
+  const knative =
+    str(o.spec, 'provider') === 'knative' ||
+    String(target?.apiVersion ?? '').startsWith('serving.knative.dev/');
+  if (knative && (port === undefined || port === null)) return [];
   return [
     error(
       'flagger/service-port',
