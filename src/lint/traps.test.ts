@@ -25,6 +25,11 @@ const template = (metric: Record<string, unknown>): ManifestObject => ({
   },
 });
 
+const withArgs = (t: ManifestObject, args: Record<string, unknown>[]): ManifestObject => ({
+  ...t,
+  spec: { ...(t.spec as Record<string, unknown>), args },
+});
+
 const canary = (analysis: Record<string, unknown>, provider = 'istio'): ManifestObject => ({
   apiVersion: 'flagger.app/v1beta1',
   kind: 'Canary',
@@ -119,6 +124,64 @@ describe('findTraps', () => {
       [canary({ interval: '1m', stepWeight: 10, metrics: [{ name: 'request-success-rate' }] })],
       ['lint/few-data-points spec.analysis.interval'],
     ],
+    // Review rows: maxTrafficWeight, count resolution (Argo EffectiveCount with args).
+    [
+      'setWeight 50 of maxTrafficWeight 1000 is 5 %',
+      [
+        rollout({
+          trafficRouting: { nginx: { stableIngress: 'i' }, maxTrafficWeight: 1000 },
+          steps: [{ setWeight: 50 }],
+        }),
+      ],
+      [],
+    ],
+    [
+      'setWeight 200 of maxTrafficWeight 1000 is 20 %',
+      [
+        rollout({
+          trafficRouting: { nginx: { stableIngress: 'i' }, maxTrafficWeight: 1000 },
+          steps: [{ setWeight: 200 }],
+        }),
+      ],
+      ['lint/first-weight spec.strategy.canary.steps.0.setWeight'],
+    ],
+    [
+      'a step analysis with count "60" (a string)',
+      [
+        rollout({ steps: [{ setWeight: 10 }, { analysis: { templates: [{ templateName: 't' }] } }] }),
+        template({ interval: '1m', count: '60' }),
+      ],
+      [],
+    ],
+    [
+      'a step analysis with count {{args.count}} from the template default 60',
+      [
+        rollout({ steps: [{ setWeight: 10 }, { analysis: { templates: [{ templateName: 't' }] } }] }),
+        withArgs(template({ interval: '1m', count: '{{args.count}}' }), [{ name: 'count', value: '60' }]),
+      ],
+      [],
+    ],
+    [
+      'a step analysis with count {{args.count}} set to 5 by the Rollout',
+      [
+        rollout({
+          steps: [
+            { setWeight: 10 },
+            { analysis: { templates: [{ templateName: 't' }], args: [{ name: 'count', value: '5' }] } },
+          ],
+        }),
+        withArgs(template({ interval: '1m', count: '{{args.count}}' }), [{ name: 'count', value: '60' }]),
+      ],
+      ['lint/few-data-points spec.strategy.canary.steps.1.analysis'],
+    ],
+    [
+      'a step analysis with count 0 and an interval never ends',
+      [
+        rollout({ steps: [{ setWeight: 10 }, { analysis: { templates: [{ templateName: 't' }] } }] }),
+        template({ interval: '1m', count: 0 }),
+      ],
+      ['lint/endless-step-analysis spec.strategy.canary.steps.1.analysis'],
+    ],
     [
       'blue/green iterations have no weight ladder',
       [canary({ interval: '15m', iterations: 5, metrics: [{ name: 'x' }] })],
@@ -126,6 +189,43 @@ describe('findTraps', () => {
     ],
   ])('%s', (_name, objs, expected) => {
     expect(codes(objs).sort()).toEqual(expected.sort());
+  });
+
+  it.each<[string, ManifestObject[], string, string]>([
+    [
+      'an indefinite pause names the real promote command',
+      [rollout({ steps: [{ setWeight: 10 }, { pause: {} }] })],
+      'lint/indefinite-pause',
+      'waits until someone promotes the rollout (`kubectl argo rollouts promote`)',
+    ],
+    [
+      'the first weight is judged and shown as a share of maxTrafficWeight',
+      [
+        rollout({
+          trafficRouting: { nginx: { stableIngress: 'i' }, maxTrafficWeight: 1000 },
+          steps: [{ setWeight: 200 }],
+        }),
+      ],
+      'lint/first-weight',
+      'sends 200/1000 (20%) of traffic',
+    ],
+    [
+      'a count from the Rollout args is the count judged',
+      [
+        rollout({
+          steps: [
+            { setWeight: 10 },
+            { analysis: { templates: [{ templateName: 't' }], args: [{ name: 'count', value: '5' }] } },
+          ],
+        }),
+        withArgs(template({ interval: '1m', count: '{{args.count}}' }), [{ name: 'count', value: '60' }]),
+      ],
+      'lint/few-data-points',
+      'takes 5 measurement(s)',
+    ],
+  ])('message: %s', (_name, objs, code, text) => {
+    const found = findTraps([objs[0]!], {}, objs).filter((d) => d.code === code);
+    expect(found.map((d) => d.message).join('\n')).toContain(text);
   });
 
   it('honours the scrape interval', () => {

@@ -3,10 +3,9 @@
  * what their authors most likely meant. Pure: objects in, diagnostics out.
  */
 import { type Diagnostic, warning } from '../api/diagnostics.js';
-import { parseGoDuration } from '../api/duration.js';
 import { analysisInterval } from '../api/flagger/canary-defaults.js';
 import type { ManifestObject } from '../api/kind.js';
-import { formatSeconds, metricTiming, planFor, weightLadder } from '../plan/plan.js';
+import { analysisMetrics, formatSeconds, planFor, weightLadder } from '../plan/plan.js';
 
 /** Seed 004: a statistical judgement needs at least 50 data points per metric per step. */
 export const MIN_DATA_POINTS = 50;
@@ -22,6 +21,7 @@ type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 /** Traps in `targets`; `context` holds the objects they may refer to (templates, Deployments). */
 export function findTraps(
@@ -43,16 +43,25 @@ export function findTraps(
   return out;
 }
 
-function firstWeightTrap(weight: number, path: (string | number)[]): Diagnostic[] {
-  if (weight >= FIRST_WEIGHT_RANGE.min && weight <= FIRST_WEIGHT_RANGE.max) return [];
+/**
+ * The first weight, judged as a share of traffic: `weight` is as written, in units of `scale` (Argo's
+ * `trafficRouting.maxTrafficWeight`, default 100).
+ */
+function firstWeightTrap(weight: number, path: (string | number)[], scale = 100): Diagnostic[] {
+  const percent = Math.round((weight * 100_000) / scale) / 1000;
+  if (percent >= FIRST_WEIGHT_RANGE.min && percent <= FIRST_WEIGHT_RANGE.max) return [];
   const why =
-    weight < FIRST_WEIGHT_RANGE.min
+    percent < FIRST_WEIGHT_RANGE.min
       ? 'so little traffic reaches the canary that a bad version takes long to show'
       : 'a bad version reaches many users before the first check';
+  const share = scale === 100 ? `${percent}%` : `${weight}/${scale} (${percent}%)`;
   return [
-    warning('lint/first-weight', path, `the first canary step sends ${weight}% of traffic: ${why}`, {
+    warning('lint/first-weight', path, `the first canary step sends ${share} of traffic: ${why}`, {
       value: weight,
-      allowed: `${FIRST_WEIGHT_RANGE.min}% to ${FIRST_WEIGHT_RANGE.max}% for the first step`,
+      allowed:
+        scale === 100
+          ? `${FIRST_WEIGHT_RANGE.min}% to ${FIRST_WEIGHT_RANGE.max}% for the first step`
+          : `${(FIRST_WEIGHT_RANGE.min * scale) / 100} to ${(FIRST_WEIGHT_RANGE.max * scale) / 100} (of maxTrafficWeight ${scale}) for the first step`,
     }),
   ];
 }
@@ -68,7 +77,7 @@ function rolloutTraps(ro: ManifestObject, objects: readonly ManifestObject[]): D
         warning(
           'lint/indefinite-pause',
           [...base, i, 'pause'],
-          'a pause without a duration waits until someone runs `vireo promote`',
+          'a pause without a duration waits until someone promotes the rollout (`kubectl argo rollouts promote`)',
           {
             allowed: 'pause: {duration: 10m} to continue by itself',
           },
@@ -77,9 +86,14 @@ function rolloutTraps(ro: ManifestObject, objects: readonly ManifestObject[]): D
     }
   });
   const firstWeight = steps.findIndex((s) => typeof s.setWeight === 'number' && (s.setWeight as number) > 0);
+  const trafficRouting = obj(canary.trafficRouting);
+  const scale =
+    Object.keys(trafficRouting).length > 0 && (num(trafficRouting.maxTrafficWeight) ?? 0) > 0
+      ? (num(trafficRouting.maxTrafficWeight) as number)
+      : 100;
   if (firstWeight >= 0)
     out.push(
-      ...firstWeightTrap(steps[firstWeight]!.setWeight as number, [...base, firstWeight, 'setWeight']),
+      ...firstWeightTrap(steps[firstWeight]!.setWeight as number, [...base, firstWeight, 'setWeight'], scale),
     );
 
   // Data points: how many measurements each analysis metric takes while the canary holds one weight.
@@ -95,23 +109,24 @@ function rolloutTraps(ro: ManifestObject, objects: readonly ManifestObject[]): D
   const bg = obj(canary.analysis);
   if (Object.keys(bg).length > 0) {
     const startingStep = typeof bg.startingStep === 'number' ? bg.startingStep : 0;
-    const metrics = templateMetrics(bg, objects);
+    // Timed as plan times them: args from the Rollout, then the templates' defaults.
+    const { metrics } = analysisMetrics(bg, objects);
     const measured = [...holds.values()].filter(
       (h) => h.from >= startingStep && h.weight > 0 && h.seconds > 0,
     );
     for (const m of metrics) {
-      const interval = parseGoDuration(str(m.interval) ?? '');
+      const interval = m.intervalSeconds;
       if (!interval || measured.length === 0) continue;
       const shortest = measured.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-      const points = Math.floor((shortest.seconds * 1000) / interval);
+      const points = Math.floor(shortest.seconds / interval);
       if (points < MIN_DATA_POINTS)
         out.push(
           warning(
             'lint/few-data-points',
             ['spec', 'strategy', 'canary', 'analysis'],
-            `metric ${str(m.name) ?? ''} is measured at most ${points} time(s) at weight ${shortest.weight}% (${formatSeconds(shortest.seconds)} every ${formatSeconds(interval / 1000)}); a reliable judgement needs ${MIN_DATA_POINTS}`,
+            `metric ${m.name} is measured at most ${points} time(s) at weight ${shortest.weight}% (${formatSeconds(shortest.seconds)} every ${formatSeconds(interval)}); a reliable judgement needs ${MIN_DATA_POINTS}`,
             {
-              allowed: `hold each weight for at least ${formatSeconds((MIN_DATA_POINTS * interval) / 1000)}, or measure more often`,
+              allowed: `hold each weight for at least ${formatSeconds(MIN_DATA_POINTS * interval)}, or measure more often`,
             },
           ),
         );
@@ -119,15 +134,18 @@ function rolloutTraps(ro: ManifestObject, objects: readonly ManifestObject[]): D
   }
   steps.forEach((step, i) => {
     if (step.analysis === undefined) return;
-    for (const m of templateMetrics(obj(step.analysis), objects)) {
-      const t = metricTiming(m);
-      const count = typeof m.count === 'number' ? m.count : t.successSeconds === null ? undefined : 1;
+    // Argo's EffectiveCount after resolving {{args.x}} (Rollout args, then template defaults): count
+    // "60" is 60; count 0 or unset is 1 without an interval and unbounded with one.
+    for (const t of analysisMetrics(step.analysis, objects).metrics) {
+      if (!t.countKnown) continue; // a count no arg resolves: plan notes it; nothing to judge here
+      if (t.count === null && t.successSeconds !== null) continue; // ends by consecutiveSuccessLimit
+      const count = t.count ?? undefined;
       if (count === undefined) {
         out.push(
           warning(
             'lint/endless-step-analysis',
             [...base, i, 'analysis'],
-            `metric ${t.name} has an interval and no count, so this step never completes by itself`,
+            `metric ${t.name} has an interval and no count (or count 0), so this step never completes by itself`,
             {
               allowed: 'set count, or use it as a background analysis',
             },
@@ -149,17 +167,6 @@ function rolloutTraps(ro: ManifestObject, objects: readonly ManifestObject[]): D
     }
   });
   return out;
-}
-
-function templateMetrics(analysis: Obj, objects: readonly ManifestObject[]): Obj[] {
-  const metrics: Obj[] = [];
-  for (const t of arr(analysis.templates)) {
-    const to = obj(t);
-    const kind = to.clusterScope === true ? 'ClusterAnalysisTemplate' : 'AnalysisTemplate';
-    const tpl = objects.find((o) => o.kind === kind && o.metadata?.name === str(to.templateName));
-    if (tpl) metrics.push(...arr(obj(tpl.spec).metrics).map(obj));
-  }
-  return metrics;
 }
 
 function canaryTraps(cd: ManifestObject, opts: TrapOptions): Diagnostic[] {

@@ -7,6 +7,8 @@
  * Times assume every version becomes ready at once and every check passes (or, for the abort time,
  * fails) at its first chance; real releases add pod start-up and router latency.
  */
+import { effectiveCount, type Metric, metricDefaults } from '../api/argo/analysis.js';
+import { metricNameMatches, readIntField } from '../api/argo/analysis-rules.js';
 import { parseGoDuration, parseIntOrDuration } from '../api/duration.js';
 import {
   analysisInterval,
@@ -17,8 +19,15 @@ import {
   maxWeight,
   nextStepWeight,
   skipAnalysis,
+  webhookType,
 } from '../api/flagger/canary-defaults.js';
 import type { ManifestObject } from '../api/kind.js';
+
+/**
+ * Flagger iterations and weight steps are listed one by one up to this many; the rest are folded into
+ * one step (so `iterations: 100000000` neither exhausts memory nor loses time in minTotalSeconds).
+ */
+export const MAX_ITEMIZED_STEPS = 100;
 
 export interface PlanStep {
   /** 0-based position in the release (Argo: index into `steps`). */
@@ -30,6 +39,9 @@ export interface PlanStep {
   description: string;
   /** Share of live traffic (percent) the new version gets during this step. */
   weight: number;
+  /** The weight as written: Argo's setWeight in units of `trafficRouting.maxTrafficWeight` (default
+   * 100). Equal to `weight` wherever the scale is 100 (Flagger, blue/green, no maxTrafficWeight). */
+  weightUnits: number;
   /** Least time the step takes, in seconds; null when it waits for a person (`promote`). */
   seconds: number | null;
   /** Seconds from the start of the release at which this step starts (manual waits counted as 0). */
@@ -54,15 +66,19 @@ export interface Plan {
   strategy: 'canary' | 'blueGreen' | 'ab-testing' | 'blue-green';
   replicas: number;
   steps: PlanStep[];
-  /** What happens after the last step. */
+  /** What happens after the last step; `weight` in percent. */
   promotion: { description: string; weight: number };
   /** Sum of the steps' least durations; steps that wait for a person count 0 (see manualGates). */
   minTotalSeconds: number;
   /** Steps that wait for `promote` (or an approval) before the release can go on. */
   manualGates: number;
-  /** The earliest moment a failing analysis aborts the release, or null when nothing can abort it. */
+  /** The earliest moment a failing analysis aborts the release, or null when nothing known can abort it
+   * (see missingTemplates: null with missing templates means unknown, not never). */
   earliestAbortSeconds: number | null;
   abortPaths: AbortPath[];
+  /** Analysis templates the release refers to that are not in the given files (`Kind/name`): their
+   * timing and abort paths are unknown. */
+  missingTemplates: string[];
   notes: string[];
 }
 
@@ -94,33 +110,70 @@ export function planFor(target: ManifestObject, others: readonly ManifestObject[
 // ---------------------------------------------------------------------------------------------
 // Argo Rollouts
 
-interface MetricTiming {
+export interface MetricTiming {
   name: string;
   /** Least seconds until the metric can succeed; null when it never ends by itself. */
   successSeconds: number | null;
-  /** Seconds after the analysis starts at which enough failures abort; null if it cannot fail. */
+  /** Seconds after the analysis starts at which enough failures fail it; null if it cannot fail. */
   failSeconds: number | null;
   failRule: string;
+  /** Measurements the metric takes (Argo `EffectiveCount`); null when unbounded (an interval and no
+   * count, or count 0) or when the count is not known (countKnown false). */
+  count: number | null;
+  /** False when count holds a placeholder no arg resolves, or is not an integer. */
+  countKnown: boolean;
+  /** Seconds between two measurements, when an interval is set. */
+  intervalSeconds: number | undefined;
+  /** Why the timing is only a lower bound: a `{{args.x}}` no arg resolves, a value that is not an integer. */
+  unknown?: string;
+  /** A dry-run metric (Rollout `dryRun` or template `spec.dryRun`): measured, but it never fails the
+   * analysis, so it never aborts the release. */
+  dryRun: boolean;
 }
 
-/** Timing of one metric of an AnalysisTemplate, from interval, count, initialDelay and limits. */
+const ARG_PLACEHOLDER = /\{\{\s*args\.([^\s{}]+)\s*\}\}/g;
+
+/**
+ * Timing of one metric of an AnalysisTemplate, from interval, count, initialDelay and limits, after
+ * substituting `{{args.x}}` from `args`. The count is Argo's `EffectiveCount`: count 0 or unset is one
+ * measurement without an interval and unbounded with one; a string count ("60") is read as an integer.
+ */
 export function metricTiming(metric: Obj, args: Record<string, string> = {}): MetricTiming {
   const name = str(metric.name) ?? '(metric)';
-  const interval = goSeconds(metric.interval);
-  const initialDelay = goSeconds(metric.initialDelay) ?? 0;
-  const resolveInt = (v: unknown): number | undefined => {
-    if (typeof v === 'number') return v;
-    const s = str(v)?.replace(/\{\{\s*args\.([\w-]+)\s*\}\}/g, (_, a: string) => args[a] ?? '');
-    return s !== undefined && /^-?\d+$/.test(s) ? Number(s) : undefined;
+  const problems: string[] = [];
+  const resolve = (field: string, v: unknown): unknown => {
+    if (typeof v !== 'string' || !v.includes('{{')) return v;
+    const s = v.replace(ARG_PLACEHOLDER, (all, a: string) => args[a] ?? all);
+    if (!s.includes('{{')) return s;
+    problems.push(`${field} ${JSON.stringify(v)} is not resolved by the given args`);
+    return undefined;
   };
-  let count = resolveInt(metric.count);
-  if (count === undefined && interval === undefined) count = 1; // Argo: one measurement
-  const failureLimit = resolveInt(metric.failureLimit) ?? 0;
-  const successLimit = resolveInt(metric.consecutiveSuccessLimit) ?? 0;
+  const withDefaults = metricDefaults(metric as unknown as Metric) as unknown as Obj;
+  const intInField = (field: string): number | undefined => {
+    const f = readIntField(resolve(field, withDefaults[field]));
+    if (f.kind === 'int') return f.value;
+    if (f.kind === 'invalid')
+      problems.push(`${field} ${JSON.stringify(withDefaults[field])} is not an integer`);
+    return undefined;
+  };
+  const intervalText = resolve('interval', metric.interval);
+  const interval = goSeconds(intervalText);
+  const initialDelay = goSeconds(resolve('initialDelay', metric.initialDelay)) ?? 0;
+  const before = problems.length;
+  const written = intInField('count');
+  const countKnown = problems.length === before;
+  // Argo EffectiveCount; an unresolved interval still counts as "has an interval".
+  const count = countKnown
+    ? effectiveCount({ count: written, interval: str(intervalText) ?? str(metric.interval) })
+    : undefined;
+  const failureLimit = intInField('failureLimit') ?? 0;
+  const successLimit = intInField('consecutiveSuccessLimit') ?? 0;
   const at = (k: number) => initialDelay + k * (interval ?? 0); // time of the (k+1)-th measurement
 
   let successSeconds: number | null;
-  if (count === undefined) successSeconds = successLimit > 0 ? at(successLimit - 1) : null;
+  if (!countKnown)
+    successSeconds = at(Math.max(0, successLimit - 1)); // at least one measurement
+  else if (count === undefined) successSeconds = successLimit > 0 ? at(successLimit - 1) : null;
   else successSeconds = at(Math.max(0, (successLimit > 0 ? Math.min(successLimit, count) : count) - 1));
 
   let failSeconds: number | null = null;
@@ -134,60 +187,109 @@ export function metricTiming(metric: Obj, args: Record<string, string> = {}): Me
       failRule = `count ${count} is below failureLimit+1 = ${needed}: the metric cannot fail`;
     }
   }
-  return { name, successSeconds, failSeconds, failRule };
+  return {
+    name,
+    successSeconds,
+    failSeconds,
+    failRule,
+    count: count ?? null,
+    countKnown,
+    intervalSeconds: interval,
+    ...(problems.length > 0 ? { unknown: problems.join('; ') } : {}),
+    dryRun: false,
+  };
 }
 
-interface AnalysisRef {
-  label: string;
+export interface AnalysisMetrics {
   metrics: MetricTiming[];
-  /** Templates that were not found in the files. */
+  /** Templates that were not found in the files (`Kind/name`). */
   missing: string[];
 }
 
-function resolveAnalysis(analysis: Obj, others: readonly ManifestObject[], label: string): AnalysisRef {
+/**
+ * The metrics an analysis runs (a Rollout's step, background or blue/green analysis, or an experiment's
+ * analysis written as `{templates, args, dryRun}`), timed with the args Argo would pass: the analysis's
+ * own `value` args first, then the templates' arg defaults. Nested templates are flattened as Argo
+ * does, and a metric is a dry run when any `dryRun[].metricName` of the analysis or of a template
+ * matches its name (`metricNameMatches`, Argo's regular-expression match).
+ */
+export function analysisMetrics(analysis: unknown, others: readonly ManifestObject[]): AnalysisMetrics {
+  const a = obj(analysis);
   const args: Record<string, string> = {};
-  for (const a of arr(analysis.args)) {
-    const ao = obj(a);
+  for (const arg of arr(a.args)) {
+    const ao = obj(arg);
     const n = str(ao.name);
     const v = str(ao.value);
     if (n && v !== undefined) args[n] = v;
   }
-  const metrics: MetricTiming[] = [];
+  const metricObjs: Obj[] = [];
+  const dryRun: unknown[] = [...arr(a.dryRun)];
   const missing: string[] = [];
   const seen = new Set<string>();
   const addTemplate = (name: string, cluster: boolean, depth: number) => {
-    if (seen.has(name) || depth > 10) return;
-    seen.add(name);
     const kind = cluster ? 'ClusterAnalysisTemplate' : 'AnalysisTemplate';
+    if (seen.has(`${kind}/${name}`) || depth > 10) return;
+    seen.add(`${kind}/${name}`);
     const t = others.find((o) => o.kind === kind && o.metadata?.name === name);
     if (!t) {
       missing.push(`${kind}/${name}`);
       return;
     }
     const spec = obj(t.spec);
-    for (const a of arr(spec.args)) {
-      const ao = obj(a);
+    for (const arg of arr(spec.args)) {
+      const ao = obj(arg);
       const n = str(ao.name);
-      if (n && args[n] === undefined && str(ao.value) !== undefined) args[n] = str(ao.value)!;
+      const v = str(ao.value);
+      if (n && args[n] === undefined && v !== undefined) args[n] = v;
     }
-    for (const m of arr(spec.metrics)) metrics.push(metricTiming(obj(m), args));
+    metricObjs.push(...arr(spec.metrics).map(obj));
+    dryRun.push(...arr(spec.dryRun));
     for (const nested of arr(spec.templates)) {
       const no = obj(nested);
       const tn = str(no.templateName);
       if (tn) addTemplate(tn, no.clusterScope === true, depth + 1);
     }
   };
-  for (const t of arr(analysis.templates)) {
+  for (const t of arr(a.templates)) {
     const to = obj(t);
     const tn = str(to.templateName);
     if (tn) addTemplate(tn, to.clusterScope === true, 0);
   }
-  return { label, metrics, missing };
+  const patterns = dryRun.map((d) => str(obj(d).metricName)).filter((p): p is string => !!p);
+  const metrics = metricObjs.map((m) => {
+    const timing = metricTiming(m, args);
+    timing.dryRun = patterns.some((p) => metricNameMatches(p, timing.name));
+    return timing;
+  });
+  return { metrics, missing };
 }
 
-/** How long an analysis takes at least to succeed: its slowest metric. */
+interface AnalysisRef extends AnalysisMetrics {
+  label: string;
+}
+
+function resolveAnalysis(analysis: unknown, others: readonly ManifestObject[], label: string): AnalysisRef {
+  return { label, ...analysisMetrics(analysis, others) };
+}
+
+/** Notes on an analysis: missing templates, dry-run metrics, metrics timed as a lower bound. */
+function analysisNotes(a: AnalysisRef): string[] {
+  return [
+    ...a.missing.map(
+      (m) => `${m} (${a.label}) is not in the given files; its timing and abort paths are unknown`,
+    ),
+    ...a.metrics
+      .filter((m) => m.dryRun)
+      .map((m) => `${a.label} / ${m.name} runs in dry-run mode: it is measured but never aborts the release`),
+    ...a.metrics
+      .filter((m) => m.unknown)
+      .map((m) => `${a.label} / ${m.name}: ${m.unknown}; its timing is a lower bound`),
+  ];
+}
+
+/** How long an analysis takes at least to succeed: its slowest metric (dry runs included: the run
+ * waits for them too). */
 function analysisSeconds(a: AnalysisRef): number | null {
-  if (a.missing.length > 0 && a.metrics.length === 0) return 0;
   let max = 0;
   for (const m of a.metrics) {
     if (m.successSeconds === null) return null;
@@ -196,9 +298,11 @@ function analysisSeconds(a: AnalysisRef): number | null {
   return max;
 }
 
-function abortPathsOf(a: AnalysisRef, startsAt: number): AbortPath[] {
+/** Abort paths of an analysis that starts at `startsAt`; with `until`, only failures that can come
+ * within that many seconds (an experiment that completes terminates its analyses). */
+function abortPathsOf(a: AnalysisRef, startsAt: number, until: number | null = null): AbortPath[] {
   return a.metrics
-    .filter((m) => m.failSeconds !== null)
+    .filter((m) => m.failSeconds !== null && !m.dryRun && (until === null || m.failSeconds <= until))
     .map((m) => ({
       source: `${a.label} / ${m.name}`,
       atSeconds: startsAt + (m.failSeconds as number),
@@ -208,20 +312,38 @@ function abortPathsOf(a: AnalysisRef, startsAt: number): AbortPath[] {
 
 /**
  * Replica counts once a step has settled (surge spent, old pods gone). With a traffic router the
- * canary gets ceil(N·w/max) and the stable keeps N (or shrinks with dynamicStableScale); without one,
- * traffic follows pod counts, so the split is the closest to w that Argo's
+ * canary gets ceil(N·w/max) and the stable keeps N (or shrinks with dynamicStableScale), and
+ * `minPodsPerReplicaSet` raises every non-zero count to itself, capped at N (Argo
+ * `CheckMinPodsPerReplicaSet`; on the stable only with dynamicStableScale). Without a router, traffic
+ * follows pod counts, so the split is the closest to w that Argo's
  * approximateWeightedCanaryStableReplicaCounts can make, using one extra pod when maxSurge allows.
+ * `weight` and `maxWeight` are in the same units (`trafficRouting.maxTrafficWeight`, default 100).
  */
 export function settledReplicas(
   n: number,
   weight: number,
   maxWeight: number,
-  opts: { router: boolean; dynamicStableScale: boolean; surge: boolean; canaryScale?: number },
+  opts: {
+    router: boolean;
+    dynamicStableScale: boolean;
+    surge: boolean;
+    canaryScale?: number;
+    minPodsPerReplicaSet?: number;
+  },
 ): { canary: number; stable: number } {
+  if (n <= 0) return { canary: 0, stable: 0 };
   if (opts.router) {
-    const canary = opts.canaryScale ?? Math.ceil((n * weight) / maxWeight);
-    const stable = opts.dynamicStableScale ? Math.ceil((n * (maxWeight - weight)) / maxWeight) : n;
-    return { canary: Math.min(canary, n), stable };
+    const minPods = (c: number) =>
+      c === 0 || opts.minPodsPerReplicaSet === undefined
+        ? c
+        : Math.max(c, Math.min(opts.minPodsPerReplicaSet, n));
+    // Argo applies the floor to an explicit setCanaryScale.replicas only with dynamicStableScale.
+    const canary = Math.min(opts.canaryScale ?? minPods(Math.ceil((n * weight) / maxWeight)), n);
+    if (!opts.dynamicStableScale) return { canary, stable: n };
+    return {
+      canary: Math.min(minPods(canary), n),
+      stable: minPods(Math.ceil((n * (maxWeight - weight)) / maxWeight)),
+    };
   }
   if (weight <= 0) return { canary: 0, stable: n };
   if (weight >= maxWeight) return { canary: n, stable: 0 };
@@ -258,30 +380,41 @@ function isZeroIntOrPercent(v: unknown): boolean {
 
 function planRollout(ro: ManifestObject, others: readonly ManifestObject[]): Plan {
   const spec = obj(ro.spec);
-  const n = num(spec.replicas) ?? 1;
+  const n = Math.max(0, num(spec.replicas) ?? 1);
   const strategy = obj(spec.strategy);
   const name = `Rollout/${ro.metadata?.name ?? ''}`;
   const notes: string[] = [];
   if (strategy.blueGreen) return planBlueGreen(name, n, obj(strategy.blueGreen), others);
 
   const canary = obj(strategy.canary);
-  const router = Object.keys(obj(canary.trafficRouting)).length > 0;
   const tr = obj(canary.trafficRouting);
-  const maxWeight = num(tr.maxTrafficWeight) ?? 100;
+  const router = Object.keys(tr).length > 0;
+  // setWeight and setCanaryScale.weight are in units of maxTrafficWeight; PlanStep.weight is percent.
+  const maxTrafficWeight =
+    router && (num(tr.maxTrafficWeight) ?? 0) > 0 ? (num(tr.maxTrafficWeight) as number) : 100;
+  const percent = (units: number) => Math.round((units * 100_000) / maxTrafficWeight) / 1000;
   const dynamicStableScale = canary.dynamicStableScale === true;
+  const minPodsPerReplicaSet = num(canary.minPodsPerReplicaSet);
   // Defaults are 25% each; only an explicit 0 for maxSurge turns surge off.
   const surge = !isZeroIntOrPercent(canary.maxSurge ?? '25%');
   const steps = arr(canary.steps).map(obj);
+  const missing = new Set<string>();
   const background = canary.analysis
     ? resolveAnalysis(obj(canary.analysis), others, 'background analysis')
     : undefined;
   const bgStart = num(obj(canary.analysis).startingStep) ?? 0;
-  for (const a of background ? [background] : [])
-    for (const m of a.missing) notes.push(`${m} is not in the given files; its timing is unknown`);
+  if (background) {
+    notes.push(...analysisNotes(background));
+    for (const m of background.missing) missing.add(m);
+  }
+  if (maxTrafficWeight !== 100)
+    notes.push(
+      `maxTrafficWeight ${maxTrafficWeight}: setWeight N sends N/${maxTrafficWeight} of the traffic`,
+    );
 
   const out: PlanStep[] = [];
   const abortPaths: AbortPath[] = [];
-  let weight = 0;
+  let weight = 0; // in units of maxTrafficWeight
   let t = 0;
   let canaryScale: number | undefined;
   let manualGates = 0;
@@ -295,7 +428,10 @@ function planRollout(ro: ManifestObject, others: readonly ManifestObject[]): Pla
     if (step.setWeight !== undefined) {
       action = 'setWeight';
       weight = num(step.setWeight) ?? weight;
-      description = `set canary weight to ${weight}%`;
+      description =
+        maxTrafficWeight === 100
+          ? `set canary weight to ${weight}%`
+          : `set canary weight to ${weight}/${maxTrafficWeight} (${percent(weight)}%)`;
     } else if (step.pause !== undefined) {
       action = 'pause';
       const d = secondsOf(obj(step.pause).duration);
@@ -310,12 +446,12 @@ function planRollout(ro: ManifestObject, others: readonly ManifestObject[]): Pla
     } else if (step.analysis !== undefined) {
       action = 'analysis';
       const a = resolveAnalysis(obj(step.analysis), others, `step ${index} analysis`);
-      for (const m of a.missing)
-        notes.push(`${m} (step ${index}) is not in the given files; its timing is unknown`);
+      notes.push(...analysisNotes(a));
+      for (const m of a.missing) missing.add(m);
       seconds = analysisSeconds(a);
       if (seconds === null) {
         notes.push(
-          `step ${index}: an analysis metric has an interval and no count, so the step never completes by itself`,
+          `step ${index}: an analysis metric has an interval and no count (or count 0), so the step never completes by itself`,
         );
         manualGates++;
       }
@@ -326,19 +462,64 @@ function planRollout(ro: ManifestObject, others: readonly ManifestObject[]): Pla
         .join(', ')}`;
     } else if (step.experiment !== undefined) {
       action = 'experiment';
-      const d = goSeconds(obj(step.experiment).duration);
-      seconds = d ?? null;
-      if (d === undefined) manualGates++;
-      description =
-        d === undefined
-          ? 'experiment (runs until its analyses finish)'
-          : `experiment for ${formatSeconds(d)}`;
+      const ex = obj(step.experiment);
+      const duration = goSeconds(ex.duration);
+      // Each experiment analysis is its own AnalysisRun of one template; the step's dryRun applies to all.
+      const runs = arr(ex.analyses)
+        .map(obj)
+        .map((ea, k) => {
+          const ref = resolveAnalysis(
+            {
+              templates: [{ templateName: ea.templateName, clusterScope: ea.clusterScope }],
+              args: ea.args,
+              dryRun: ex.dryRun,
+            },
+            others,
+            `step ${index} experiment analysis ${str(ea.name) ?? k}`,
+          );
+          return { ref, name: str(ea.name) ?? String(k), required: ea.requiredForCompletion === true };
+        });
+      // Argo (docs/features/experiment.md, "Experiment Lifecycle"): the experiment completes after
+      // `duration`, but not before every requiredForCompletion analysis has completed; with neither it
+      // runs until it is terminated. A failed or errored analysis ends it as Failed, and the rollout
+      // aborts.
+      const required = runs.filter((r) => r.required);
+      let ends: number | null = duration ?? null;
+      if (required.length > 0) {
+        const times = required.map((r) => analysisSeconds(r.ref));
+        ends = times.includes(null) ? null : Math.max(duration ?? 0, ...(times as number[]));
+      }
+      seconds = ends;
+      const requiredNames = required.map((r) => r.name).join(', ');
+      if (ends === null) {
+        manualGates++;
+        notes.push(
+          required.length > 0
+            ? `step ${index}: a requiredForCompletion analysis has a metric with an interval and no count, so the experiment never completes by itself`
+            : `step ${index}: the experiment has no duration and no requiredForCompletion analysis, so it runs until it is terminated or the rollout is promoted`,
+        );
+        description =
+          required.length > 0
+            ? `experiment until ${requiredNames} complete(s) (never by itself)`
+            : 'experiment until terminated (no duration, no requiredForCompletion analysis)';
+      } else if (required.length > 0) {
+        description = `experiment until ${requiredNames} complete(s)${duration !== undefined ? `, at least ${formatSeconds(duration)}` : ''}`;
+      } else {
+        description = `experiment for ${formatSeconds(ends)}`;
+      }
+      for (const r of runs) {
+        notes.push(...analysisNotes(r.ref));
+        for (const m of r.ref.missing) missing.add(m);
+        analyses.push(r.ref.label);
+        abortPaths.push(...abortPathsOf(r.ref, t, ends));
+      }
     } else if (step.setCanaryScale !== undefined) {
       action = 'setCanaryScale';
       const cs = obj(step.setCanaryScale);
       if (cs.matchTrafficWeight === true) canaryScale = undefined;
       else if (num(cs.replicas) !== undefined) canaryScale = num(cs.replicas);
-      else if (num(cs.weight) !== undefined) canaryScale = Math.ceil((n * (num(cs.weight) as number)) / 100);
+      else if (num(cs.weight) !== undefined)
+        canaryScale = Math.ceil((n * (num(cs.weight) as number)) / maxTrafficWeight);
       description = `set canary scale ${JSON.stringify(cs)}`;
     } else if (step.setHeaderRoute !== undefined) {
       action = 'setHeaderRoute';
@@ -347,23 +528,28 @@ function planRollout(ro: ManifestObject, others: readonly ManifestObject[]): Pla
       action = 'setMirrorRoute';
       description = `mirror route ${str(obj(step.setMirrorRoute).name) ?? ''}`;
     } else if (step.plugin !== undefined) {
+      // The step waits for the plugin to report Successful (or Failed, which aborts), not for a person.
       action = 'plugin';
-      description = `step plugin ${str(obj(step.plugin).name) ?? ''}`;
-      seconds = null;
-      manualGates++;
+      const plugin = str(obj(step.plugin).name) ?? '';
+      description = `step plugin ${plugin} (waits for the plugin)`;
+      notes.push(
+        `step ${index}: step plugin ${plugin} decides how long it runs, counted as 0s; if it fails, the release aborts`,
+      );
     }
     if (background && bgStartsAt !== undefined) analyses.unshift(background.label);
-    const r = settledReplicas(n, weight, maxWeight, {
+    const r = settledReplicas(n, weight, maxTrafficWeight, {
       router,
       dynamicStableScale,
       surge,
       ...(router && canaryScale !== undefined ? { canaryScale } : {}),
+      ...(minPodsPerReplicaSet !== undefined ? { minPodsPerReplicaSet } : {}),
     });
     out.push({
       index,
       action,
       description,
-      weight,
+      weight: percent(weight),
+      weightUnits: weight,
       seconds,
       startsAt: t,
       replicas: { canary: r.canary, stable: r.stable },
@@ -386,10 +572,11 @@ function planRollout(ro: ManifestObject, others: readonly ManifestObject[]): Pla
     steps: out,
     promotion: {
       description: 'all traffic and replicas to the new version; it becomes stable',
-      weight: maxWeight,
+      weight: 100,
     },
     manualGates,
     abortPaths,
+    missingTemplates: [...missing],
     notes,
   });
 }
@@ -398,9 +585,11 @@ function planBlueGreen(name: string, n: number, bg: Obj, others: readonly Manife
   const steps: PlanStep[] = [];
   const abortPaths: AbortPath[] = [];
   const notes: string[] = [];
+  const missing = new Set<string>();
   let t = 0;
   let manualGates = 0;
-  const preview = num(bg.previewReplicaCount) ?? n;
+  // The preview keeps previewReplicaCount until promotion; promoting scales it to full, then switches.
+  const preview = Math.max(0, num(bg.previewReplicaCount) ?? n);
   const push = (
     action: string,
     description: string,
@@ -414,12 +603,20 @@ function planBlueGreen(name: string, n: number, bg: Obj, others: readonly Manife
       action,
       description,
       weight,
+      weightUnits: weight,
       seconds,
       startsAt: t,
       replicas,
       analyses,
     });
     t += seconds ?? 0;
+  };
+  const analysis = (field: 'prePromotionAnalysis' | 'postPromotionAnalysis') => {
+    const a = resolveAnalysis(obj(bg[field]), others, field);
+    notes.push(...analysisNotes(a));
+    for (const m of a.missing) missing.add(m);
+    abortPaths.push(...abortPathsOf(a, t));
+    return a;
   };
   push(
     'preview',
@@ -432,9 +629,7 @@ function planBlueGreen(name: string, n: number, bg: Obj, others: readonly Manife
     },
   );
   if (bg.prePromotionAnalysis) {
-    const a = resolveAnalysis(obj(bg.prePromotionAnalysis), others, 'prePromotionAnalysis');
-    for (const m of a.missing) notes.push(`${m} is not in the given files; its timing is unknown`);
-    abortPaths.push(...abortPathsOf(a, t));
+    const a = analysis('prePromotionAnalysis');
     push(
       'prePromotionAnalysis',
       'analyse the preview before switching',
@@ -448,24 +643,25 @@ function planBlueGreen(name: string, n: number, bg: Obj, others: readonly Manife
   const autoSeconds = num(bg.autoPromotionSeconds);
   if (!auto) {
     manualGates++;
-    push('promotionGate', 'wait for promote (autoPromotionEnabled: false)', 0, null, {
-      active: n,
-      preview: n,
-    });
+    push('promotionGate', 'wait for promote (autoPromotionEnabled: false)', 0, null, { active: n, preview });
   } else if (autoSeconds !== undefined) {
     push('promotionGate', `wait ${formatSeconds(autoSeconds)} (autoPromotionSeconds)`, 0, autoSeconds, {
       active: n,
-      preview: n,
+      preview,
     });
   }
-  push('switch', `point ${str(bg.activeService) ?? 'the active service'} at the new version`, 100, 0, {
-    active: n,
-    previous: n,
-  });
+  push(
+    'switch',
+    `scale the new version to ${n} and point ${str(bg.activeService) ?? 'the active service'} at it`,
+    100,
+    0,
+    {
+      active: n,
+      previous: n,
+    },
+  );
   if (bg.postPromotionAnalysis) {
-    const a = resolveAnalysis(obj(bg.postPromotionAnalysis), others, 'postPromotionAnalysis');
-    for (const m of a.missing) notes.push(`${m} is not in the given files; its timing is unknown`);
-    abortPaths.push(...abortPathsOf(a, t));
+    const a = analysis('postPromotionAnalysis');
     push(
       'postPromotionAnalysis',
       'analyse the new active version',
@@ -488,6 +684,7 @@ function planBlueGreen(name: string, n: number, bg: Obj, others: readonly Manife
     },
     manualGates,
     abortPaths,
+    missingTemplates: [...missing],
     notes,
   });
 }
@@ -495,6 +692,20 @@ function planBlueGreen(name: string, n: number, bg: Obj, others: readonly Manife
 // ---------------------------------------------------------------------------------------------
 // Flagger
 
+/**
+ * A Flagger canary as a timeline. t = 0 is the first analysis tick: the tick after the one on which
+ * Flagger detected the new revision and switched to Progressing (that detection tick is not counted;
+ * see the note). On every tick Flagger first calls the `rollback` webhooks, then checks
+ * `failedChecks >= threshold`, then runs this tick's checks (flagger.md §2, steps 19, 22, 23):
+ * - the first analysis tick (weight 0, no iteration yet) runs only the `pre-rollout` webhooks; if they
+ *   pass it sets the first weight (or iteration) without running metrics or `rollout` webhooks;
+ * - every later tick runs the `rollout` webhooks and the metrics on the weight set one tick earlier;
+ * - each failing tick adds one failed check and ends the tick without advancing.
+ * So a pre-rollout webhook that always fails fails on ticks 0 … threshold−1 and the canary is rolled
+ * back at the start of tick `threshold`, t = interval × threshold; a failing metric or rollout webhook
+ * first fails on tick 1, so the rollback comes at t = interval × (threshold + 1); a rollback webhook
+ * that answers 2xx rolls back on tick 0.
+ */
 function planCanary(cd: ManifestObject, others: readonly ManifestObject[]): Plan {
   const spec = obj(cd.spec);
   const name = `Canary/${cd.metadata?.name ?? ''}`;
@@ -502,7 +713,7 @@ function planCanary(cd: ManifestObject, others: readonly ManifestObject[]): Plan
   const notes: string[] = [];
   const interval = analysisInterval(cd);
   const threshold = analysisThreshold(cd);
-  const iterations = analysisIterations(cd);
+  const iterations = Math.floor(analysisIterations(cd));
   const provider = str(spec.provider) ?? '';
   const strategy: Plan['strategy'] = deploymentStrategy(cd);
 
@@ -524,60 +735,100 @@ function planCanary(cd: ManifestObject, others: readonly ManifestObject[]): Plan
     );
   if (analysis.interval === undefined) notes.push('analysis.interval is not set: Flagger uses 60s');
 
+  const webhooks = arr(analysis.webhooks).map(obj);
+  const hooks = (type: string) =>
+    webhooks.filter((w) => webhookType(w) === type).map((w) => str(w.name) ?? '');
+  const preRollout = hooks('pre-rollout');
+  const rollbackHooks = hooks('rollback');
+  // Checks of every tick after the first: rollout webhooks, then metrics.
   const checks = [
+    ...hooks('rollout').map((w) => `webhook ${w}`),
     ...arr(analysis.metrics).map((m) => `metric ${str(obj(m).name) ?? ''}`),
-    ...arr(analysis.webhooks)
-      .map(obj)
-      .filter((w) => (str(w.type) ?? 'rollout') === 'rollout')
-      .map((w) => `webhook ${str(w.name) ?? ''}`),
   ];
   const steps: PlanStep[] = [];
   let t = 0;
-  const push = (action: string, description: string, weight: number, replicas: Record<string, number>) => {
+  const push = (
+    action: string,
+    description: string,
+    weight: number,
+    replicas: Record<string, number>,
+    seconds = interval,
+  ) => {
     steps.push({
       index: steps.length,
       action,
       description,
       weight,
-      seconds: interval,
+      weightUnits: weight,
+      seconds,
       startsAt: t,
       replicas,
-      analyses: checks,
+      // The first step starts on the first analysis tick, which runs the pre-rollout webhooks.
+      analyses:
+        steps.length === 0 ? [...preRollout.map((w) => `pre-rollout webhook ${w}`), ...checks] : checks,
     });
-    t += interval;
+    t += seconds;
   };
   if (skipAnalysis(cd)) {
     notes.push('analysis is skipped: the new version is promoted at once');
   } else if (strategy === 'canary') {
-    const ladder = weightLadder(cd);
-    if (ladder.length === 0) notes.push('stepWeight is 0 or missing: the canary never advances');
-    if (analysis.mirror === true)
+    const ladder = weightSteps(cd, MAX_ITEMIZED_STEPS);
+    if (ladder.weights.length === 0) notes.push('stepWeight is 0 or missing: the canary never advances');
+    else if (analysis.mirror === true)
       push('mirror', 'mirror traffic to the canary (weight 0)', 0, { primary: n, canary: n });
-    for (const w of ladder) push('weight', `canary weight ${w}%`, w, { primary: n, canary: n });
-  } else {
-    for (let i = 1; i <= iterations; i++) {
+    for (const w of ladder.weights) push('weight', `canary weight ${w}%`, w, { primary: n, canary: n });
+    if (ladder.rest) {
+      const { count, to } = ladder.rest;
+      const first = ladder.weights.length + 1;
       push(
-        'iteration',
-        strategy === 'ab-testing'
-          ? `iteration ${i}: matching requests go to the canary`
-          : `iteration ${i}: test the canary (no live traffic)`,
-        0,
+        'weight',
+        `weights ${first}–${first + count - 1}: the canary weight keeps rising each interval, up to ${to}%`,
+        to,
         { primary: n, canary: n },
+        interval * count,
       );
     }
+    if (ladder.stalls) notes.push(`maxWeight ${maxWeight(cd)} is above 100: the canary never reaches it`);
+  } else {
+    const shown = Math.min(iterations, MAX_ITEMIZED_STEPS);
+    const what =
+      strategy === 'ab-testing' ? 'matching requests go to the canary' : 'test the canary (no live traffic)';
+    for (let i = 1; i <= shown; i++)
+      push('iteration', `iteration ${i}: ${what}`, 0, { primary: n, canary: n });
+    if (iterations > shown)
+      push(
+        'iteration',
+        `iterations ${shown + 1}–${iterations}: ${what}`,
+        0,
+        { primary: n, canary: n },
+        interval * (iterations - shown),
+      );
     if (strategy === 'blue-green' && iterations > 0 && provider !== 'kubernetes')
       notes.push('after the iterations, live traffic moves to the canary for one interval before promotion');
   }
-  const abortPaths: AbortPath[] =
-    steps.length > 0 && checks.length > 0
-      ? [
-          {
-            source: 'failed checks',
-            atSeconds: interval * threshold,
-            rule: `${threshold} failed check(s) (threshold ${threshold}, one check per ${formatSeconds(interval)} interval)`,
-          },
-        ]
-      : [];
+  const abortPaths: AbortPath[] = [];
+  if (!skipAnalysis(cd)) {
+    const every = formatSeconds(interval);
+    if (rollbackHooks.length > 0)
+      abortPaths.push({
+        source: `rollback webhook ${rollbackHooks.join(', ')}`,
+        atSeconds: 0,
+        rule: 'a rollback webhook answers 2xx (Flagger calls them at the start of every tick while Progressing)',
+      });
+    if (preRollout.length > 0)
+      abortPaths.push({
+        source: `pre-rollout webhook ${preRollout.join(', ')}`,
+        atSeconds: interval * threshold,
+        rule: `${threshold} failed check(s) (threshold ${threshold}): the pre-rollout webhooks are called from the first tick on, one call per ${every} interval, until they pass`,
+      });
+    // Metrics and rollout webhooks run only once the first tick has set a weight or iteration.
+    if (checks.length > 0 && steps.length > 0)
+      abortPaths.push({
+        source: 'failed checks',
+        atSeconds: interval * (threshold + 1),
+        rule: `${threshold} failed check(s) (threshold ${threshold}, one check per ${every} interval from the second tick on)`,
+      });
+  }
   if (steps.length > 0)
     notes.push(
       `Flagger also spends one interval detecting the change and about two more promoting and finalising; these are not counted`,
@@ -593,33 +844,93 @@ function planCanary(cd: ManifestObject, others: readonly ManifestObject[]): Plan
         'the canary spec is copied to the primary, traffic returns to the primary, the canary is scaled to 0',
       weight: 100,
     },
-    manualGates: arr(analysis.webhooks).filter((w) => str(obj(w).type)?.startsWith('confirm-')).length,
+    manualGates: webhooks.filter((w) => webhookType(w).startsWith('confirm-')).length,
     abortPaths,
+    missingTemplates: [],
     notes,
   });
+}
+
+export interface WeightSteps {
+  /** The first weights, one per interval (at most the limit asked for). */
+  weights: number[];
+  /** The steps after those: how many, and the weight they end at. */
+  rest?: { count: number; to: number };
+  /** maxWeight is above 100: the weight stops at 100 and never reaches it. */
+  stalls?: boolean;
 }
 
 /**
  * The weights a Flagger canary passes through: Flagger adds nextStepWeight while the weight is below
  * maxWeight, clamping only at 100, so the last step may overshoot (stepWeight 20, maxWeight 50: 20, 40, 60).
+ * Lists at most `limit` weights; the rest is counted (in closed form for a fixed stepWeight).
  */
-export function weightLadder(canary: unknown): number[] {
+export function weightSteps(canary: unknown, limit = MAX_ITEMIZED_STEPS): WeightSteps {
   const max = maxWeight(canary);
-  const out: number[] = [];
+  const weights: number[] = [];
   let w = 0;
-  while (w < max && out.length < 1000) {
-    const step = nextStepWeight(canary, w);
-    if (step <= 0) break; // a zero step stalls the canary
+  let step = 0;
+  while (w < max && weights.length < limit) {
+    step = nextStepWeight(canary, w);
+    if (step <= 0) return { weights }; // a zero step stalls the canary
+    if (w >= 100) return { weights, stalls: true };
     w = Math.min(100, w + step);
-    out.push(w);
+    weights.push(w);
   }
-  return out;
+  if (w >= max) return { weights };
+  if (w >= 100) return { weights, stalls: true };
+  const fixed = num(obj(getAnalysis(canary)).stepWeight) ?? 0;
+  if (fixed > 0) {
+    // Closed form: the first k with w + k·step >= max (the tolerance absorbs floating-point drift).
+    const count = Math.max(1, Math.ceil((max - w) / fixed - 1e-9));
+    const to = Math.min(100, w + count * fixed);
+    return { weights, rest: { count, to }, ...(max > 100 ? { stalls: true } : {}) };
+  }
+  // A stepWeights ladder: at most one step per entry, then one to 100.
+  let count = 0;
+  while (w < max) {
+    step = nextStepWeight(canary, w);
+    if (step <= 0 || w >= 100) break;
+    w = Math.min(100, w + step);
+    count++;
+  }
+  return count > 0 ? { weights, rest: { count, to: w } } : { weights };
+}
+
+/** The weights a Flagger canary passes through (the first 1000; see weightSteps). */
+export function weightLadder(canary: unknown): number[] {
+  return weightSteps(canary, 1000).weights;
 }
 
 function finish(p: Omit<Plan, 'minTotalSeconds' | 'earliestAbortSeconds'>): Plan {
   const minTotalSeconds = p.steps.reduce((s, x) => s + (x.seconds ?? 0), 0);
   const sorted = [...p.abortPaths].sort((a, b) => a.atSeconds - b.atSeconds);
-  return { ...p, abortPaths: sorted, minTotalSeconds, earliestAbortSeconds: sorted[0]?.atSeconds ?? null };
+  const notes = [...new Set(p.notes)];
+  if (p.missingTemplates.length > 0)
+    notes.push(
+      sorted.length === 0
+        ? `the earliest automatic abort is unknown: templates not in the given files: ${p.missingTemplates.join(', ')}`
+        : `an abort may come earlier than computed: templates not in the given files: ${p.missingTemplates.join(', ')}`,
+    );
+  return {
+    ...p,
+    notes,
+    abortPaths: sorted,
+    minTotalSeconds,
+    earliestAbortSeconds: sorted[0]?.atSeconds ?? null,
+  };
+}
+
+/**
+ * The "earliest automatic abort" line of a plan: a time, "never" when nothing can abort the release,
+ * or "unknown" when nothing known can but templates are missing from the files.
+ */
+export function earliestAbortText(p: Plan): string {
+  if (p.earliestAbortSeconds !== null)
+    return `${formatSeconds(p.earliestAbortSeconds)} after the release starts`;
+  if (p.missingTemplates.length > 0)
+    return `unknown (templates not in the given files: ${p.missingTemplates.join(', ')})`;
+  return 'never (no analysis can fail it)';
 }
 
 export function formatSeconds(s: number): string {

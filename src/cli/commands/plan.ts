@@ -1,5 +1,5 @@
 import { formatDiagnostic } from '../../api/diagnostics.js';
-import { formatSeconds, type Plan, planFor } from '../../plan/plan.js';
+import { earliestAbortText, formatSeconds, type Plan, planFor } from '../../plan/plan.js';
 import { ExitCode, type Io, type OutputFormat, readSources, renderData, UsageError } from '../io.js';
 import { lintSources } from './lint.js';
 
@@ -71,12 +71,8 @@ export function renderPlan(p: Plan): string {
   lines.push(
     `minimum time to full promotion: ${formatSeconds(p.minTotalSeconds)}${p.manualGates ? ` plus ${p.manualGates} manual gate(s)` : ''}`,
   );
-  if (p.earliestAbortSeconds === null)
-    lines.push('earliest automatic abort: never (no analysis can fail it)');
-  else {
-    lines.push(`earliest automatic abort: ${formatSeconds(p.earliestAbortSeconds)} after the release starts`);
-    for (const a of p.abortPaths) lines.push(`  - at +${formatSeconds(a.atSeconds)}: ${a.source}: ${a.rule}`);
-  }
+  lines.push(`earliest automatic abort: ${earliestAbortText(p)}`);
+  for (const a of p.abortPaths) lines.push(`  - at +${formatSeconds(a.atSeconds)}: ${a.source}: ${a.rule}`);
   for (const n of p.notes) lines.push(`note: ${n}`);
   return `${lines.join('\n')}\n`;
 }
