@@ -46,7 +46,7 @@ const probe = () =>
     timeoutSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
     successThreshold: Type.Optional(Type.Integer({ minimum: 0 })),
     failureThreshold: Type.Optional(Type.Integer({ minimum: 0 })),
-    terminationGracePeriodSeconds: Type.Optional(Type.Integer()),
+    terminationGracePeriodSeconds: Type.Optional(Type.Integer({ format: 'int64' })),
   });
 
 export const container = () =>
@@ -85,7 +85,7 @@ export const podSpec = () =>
     containers: Type.Array(container(), { 'x-vireo-unique-keys': ['name'] }),
     initContainers: Type.Optional(Type.Array(container(), { 'x-vireo-unique-keys': ['name'] })),
     restartPolicy: Type.Optional(Type.String()),
-    terminationGracePeriodSeconds: Type.Optional(Type.Integer()),
+    terminationGracePeriodSeconds: Type.Optional(Type.Integer({ format: 'int64' })),
     serviceAccountName: Type.Optional(Type.String()),
     volumes: Type.Optional(Type.Array(freeform())),
   });

@@ -385,6 +385,21 @@ function checkNumber(node: SchemaNode, value: unknown, path: FieldPath, out: Dia
     out.push(typeError(node, value, path));
     return;
   }
+  if (
+    node.type === 'integer' &&
+    (node.format === 'int32' ? value < -(2 ** 31) || value >= 2 ** 31 : !Number.isSafeInteger(value))
+  ) {
+    out.push(
+      error('range', path, 'is too large for this field', {
+        value,
+        allowed:
+          node.format === 'int32'
+            ? 'a 32-bit integer (at most 2147483647)'
+            : 'an integer of at most 9007199254740991',
+      }),
+    );
+    return;
+  }
   const below = node.minimum !== undefined && value < node.minimum;
   const above = node.maximum !== undefined && value > node.maximum;
   const notAbove = node.exclusiveMinimum !== undefined && value <= node.exclusiveMinimum;

@@ -68,6 +68,8 @@ export interface CompatReport {
   missing: string[];
   /** Paths where both schemas have a type and they differ. */
   typeMismatch: string[];
+  /** Integer paths whose format (int32, int64) differs from upstream's. */
+  formatMismatch: string[];
   /** Upstream paths our schema keeps without modelling (under preserve-unknown-fields). */
   preserved: number;
   checked: number;
@@ -77,7 +79,13 @@ export interface CompatReport {
  * Walks every property path of `upstream` and checks that `ours` accepts it with the same type.
  */
 export function compareSchemas(upstream: JsonSchema, ours: JsonSchema): CompatReport {
-  const report: CompatReport = { missing: [], typeMismatch: [], preserved: 0, checked: 0 };
+  const report: CompatReport = {
+    missing: [],
+    typeMismatch: [],
+    formatMismatch: [],
+    preserved: 0,
+    checked: 0,
+  };
   walk(upstream, ours, '', report);
   return report;
 }
@@ -98,6 +106,8 @@ function walk(up: JsonSchema, ours: JsonSchema | undefined, at: string, r: Compa
     r.typeMismatch.push(`${at || '(root)'}: upstream ${ut}, ours ${ot}`);
     return;
   }
+  if (ut === 'integer' && typeof up.format === 'string' && ours.format !== up.format)
+    r.formatMismatch.push(`${at}: upstream ${up.format}, ours ${String(ours.format ?? 'none')}`);
   const oursOpen = ours['x-kubernetes-preserve-unknown-fields'] === true;
   if (up.properties) {
     for (const [key, child] of Object.entries(up.properties)) {

@@ -62,7 +62,7 @@ export const prometheusMetric = () =>
         'HTTP address of the Prometheus server. When empty, the ARGO_ROLLOUTS_PROMETHEUS_ADDRESS environment variable of the controller is used.',
       ),
       query: str('PromQL query. `result` is a float for a scalar, a list of floats for a vector or matrix.'),
-      timeout: Type.Optional(Type.Integer({ description: 'Query timeout in seconds.' })),
+      timeout: Type.Optional(Type.Integer({ format: 'int64', description: 'Query timeout in seconds.' })),
       insecure: Type.Optional(Type.Boolean({ description: 'Skip TLS certificate verification.' })),
       headers: Type.Optional(
         Type.Array(header(), { description: 'Extra HTTP headers sent with the query.' }),
@@ -119,7 +119,7 @@ export const newRelicMetric = () =>
     {
       profile: str('Name of the Secret holding the New Relic account settings.'),
       query: Type.String({ description: 'NRQL query.' }),
-      timeout: Type.Optional(Type.Integer({ description: 'Query timeout in seconds.' })),
+      timeout: Type.Optional(Type.Integer({ format: 'int64', description: 'Query timeout in seconds.' })),
     },
     { description: 'New Relic NRQL query.' },
   );
@@ -134,7 +134,7 @@ const scopeDetail = () =>
   Type.Object({
     scope: Type.String(),
     region: Type.String(),
-    step: Type.Integer({ description: 'Step in seconds.' }),
+    step: Type.Integer({ format: 'int64', description: 'Step in seconds.' }),
     start: str('Start time (RFC 3339); defaults to the start of the analysis or now minus the interval.'),
     end: str('End time (RFC 3339); defaults to now.'),
   });
@@ -150,8 +150,14 @@ export const kayentaMetric = () =>
       storageAccountName: Type.String(),
       threshold: Type.Object(
         {
-          pass: Type.Integer({ description: 'Score at or above which the measurement is Successful.' }),
-          marginal: Type.Integer({ description: 'Score at or above which the measurement is Inconclusive.' }),
+          pass: Type.Integer({
+            format: 'int64',
+            description: 'Score at or above which the measurement is Successful.',
+          }),
+          marginal: Type.Integer({
+            format: 'int64',
+            description: 'Score at or above which the measurement is Inconclusive.',
+          }),
         },
         { description: 'Score thresholds; below `marginal` the measurement is Failed.' },
       ),
@@ -181,7 +187,7 @@ export const webMetric = () =>
         freeform({ description: 'Request body as JSON (POST or PUT only); not with `body`.' }),
       ),
       timeoutSeconds: Type.Optional(
-        Type.Integer({ default: 10, description: 'Request timeout in seconds.' }),
+        Type.Integer({ format: 'int64', default: 10, description: 'Request timeout in seconds.' }),
       ),
       jsonPath: Type.Optional(
         Type.String({
@@ -207,7 +213,7 @@ const jobSpec = () =>
       backoffLimitPerIndex: Type.Optional(Type.Integer()),
       maxFailedIndexes: Type.Optional(Type.Integer()),
       activeDeadlineSeconds: Type.Optional(
-        Type.Integer({ description: 'Time limit of the Job in seconds.' }),
+        Type.Integer({ format: 'int64', description: 'Time limit of the Job in seconds.' }),
       ),
       ttlSecondsAfterFinished: Type.Optional(Type.Integer()),
       parallelism: Type.Optional(Type.Integer()),

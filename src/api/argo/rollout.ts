@@ -326,14 +326,14 @@ const istioVirtualService = () =>
     tlsRoutes: Type.Optional(
       Type.Array(
         Type.Object({
-          port: Type.Optional(Type.Integer()),
+          port: Type.Optional(Type.Integer({ format: 'int64' })),
           sniHosts: Type.Optional(Type.Array(Type.String())),
         }),
         { description: 'TLS routes to edit, matched by port and SNI hosts.' },
       ),
     ),
     tcpRoutes: Type.Optional(
-      Type.Array(Type.Object({ port: Type.Optional(Type.Integer()) }), {
+      Type.Array(Type.Object({ port: Type.Optional(Type.Integer({ format: 'int64' })) }), {
         description: 'TCP routes to edit, matched by port.',
       }),
     ),
@@ -381,7 +381,7 @@ export const trafficRouting = () =>
           stickinessConfig: Type.Optional(
             Type.Object({
               enabled: Type.Boolean(),
-              durationSeconds: Type.Integer(),
+              durationSeconds: Type.Integer({ format: 'int64' }),
             }),
           ),
         }),
