@@ -23,15 +23,6 @@ describe('compile / run', () => {
     expect(() => c.run({ result: [] })).toThrow(/index out of range/);
   });
 
-  it('is fast enough to evaluate conditions in a loop', () => {
-    const c = compile('result[0] > 0.90');
-    const env = { result: [0.95] };
-    const started = performance.now();
-    for (let i = 0; i < 100_000; i++) c.run(env);
-    const elapsed = performance.now() - started;
-    expect(elapsed).toBeLessThan(1000);
-  });
-
   it('converts results to plain JS values', () => {
     const out = evaluate('{a: [1, 2.5, nil], b: {c: "x"}}') as Record<string, unknown>;
     expect(out).toEqual({ a: [1, 2.5, null], b: { c: 'x' } });

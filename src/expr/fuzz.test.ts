@@ -66,7 +66,8 @@ function check(expression: string, env: Record<string, unknown> = ENV): void {
     expect(e.column).toBeLessThanOrEqual(Array.from(expression).length + 1);
   }
   const elapsed = performance.now() - started;
-  if (elapsed >= 1000) throw new Error(`${JSON.stringify(expression)} took ${elapsed.toFixed(0)} ms`);
+  // A hang detector, not a speed test (speed is `npm run bench`): generous so a loaded machine passes.
+  if (elapsed >= 5000) throw new Error(`${JSON.stringify(expression)} took ${elapsed.toFixed(0)} ms`);
 }
 
 const CHARS = [...'0123456789abcxyz_$#.?:()[]{},;+-*/%^<>=!&|"\'`\\ \n\t@~é😀'] as const;
@@ -259,7 +260,7 @@ describe('fuzz', () => {
         } catch (e) {
           if (!(e instanceof ExprError) || e.message.includes('internal error')) throw e;
         }
-        expect(performance.now() - started).toBeLessThan(1000);
+        expect(performance.now() - started).toBeLessThan(5000);
       }),
       { numRuns: 2000 },
     );

@@ -25,7 +25,7 @@ function expectKind(
   const started = performance.now();
   const e = failure(expression, env, options);
   expect(e.kind, e.message).toBe(kind);
-  expect(performance.now() - started).toBeLessThan(1000);
+  expect(performance.now() - started).toBeLessThan(5000);
 }
 
 describe('no access to JS internals', () => {
@@ -246,7 +246,7 @@ describe('regular expressions run in linear time', () => {
     it(`${pattern} on ${input.length} characters`, () => {
       const started = performance.now();
       expect(evaluate('s matches p', { s: input, p: pattern })).toBe(matches);
-      expect(performance.now() - started).toBeLessThan(1000);
+      expect(performance.now() - started).toBeLessThan(5000);
     });
   }
 
