@@ -92,7 +92,8 @@ function describeType(node: SchemaNode): string {
     case 'array':
       return 'a list';
     case 'string':
-      return node['x-vireo-format'] === 'duration' ? 'a duration such as "30s", "1m" or "1h30m"' : 'a string';
+      if (node['x-vireo-format'] !== 'duration') return 'a string';
+      return node['x-vireo-pattern-hint'] ?? 'a duration such as "30s", "1m" or "1h30m"';
     case 'integer':
       return 'an integer';
     case 'number':
@@ -218,8 +219,25 @@ function check(
   }
 }
 
+/** The bare JSON type a value must have, e.g. "a string"; `describeType` adds the format. */
+function kindOf(node: SchemaNode): string {
+  if (node['x-kubernetes-int-or-string']) return 'an integer or a string';
+  if (node.type === 'string') return 'a string';
+  return describeType(node);
+}
+
 function typeError(node: SchemaNode, value: unknown, path: FieldPath): Diagnostic {
-  return error('type', path, `must be ${describeType(node)}`, { value, allowed: describeType(node) });
+  const actual = Array.isArray(value)
+    ? 'a list'
+    : value === null
+      ? 'null'
+      : typeof value === 'object'
+        ? 'a mapping'
+        : `a ${typeof value}`;
+  return error('type', path, `must be ${kindOf(node)}, not ${actual}`, {
+    value,
+    allowed: describeType(node),
+  });
 }
 
 function checkIntOrString(node: SchemaNode, value: unknown, path: FieldPath, out: Diagnostic[]) {
