@@ -10,6 +10,7 @@ export { parseGoDuration } from './api/duration.js';
 export type { KindDefinition, ManifestObject } from './api/kind.js';
 export { checkObjects, type LoadedObject, loadManifests } from './api/load.js';
 export { allKinds, findKind } from './api/registry.js';
+export { canaryReplicaCounts, type ReplicaSetsInput, type RolloutInput } from './engine/replicas.js';
 export { compile, ExprError, evaluate, evaluateCondition, evaluateThresholdRange } from './expr/index.js';
 export { findTraps } from './lint/traps.js';
 export { type Plan, type PlanStep, planFor } from './plan/plan.js';
