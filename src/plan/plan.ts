@@ -22,6 +22,7 @@ import {
   webhookType,
 } from '../api/flagger/canary-defaults.js';
 import type { ManifestObject } from '../api/kind.js';
+import { approximateWeightedCounts, trafficWeightToReplicas } from '../engine/replicas.js';
 
 /**
  * Flagger iterations and weight steps are listed one by one up to this many; the rest are folded into
@@ -338,40 +339,14 @@ export function settledReplicas(
         ? c
         : Math.max(c, Math.min(opts.minPodsPerReplicaSet, n));
     // Argo applies the floor to an explicit setCanaryScale.replicas only with dynamicStableScale.
-    const canary = Math.min(opts.canaryScale ?? minPods(Math.ceil((n * weight) / maxWeight)), n);
+    const canary = Math.min(opts.canaryScale ?? minPods(trafficWeightToReplicas(n, weight, maxWeight)), n);
     if (!opts.dynamicStableScale) return { canary, stable: n };
     return {
       canary: Math.min(minPods(canary), n),
-      stable: minPods(Math.ceil((n * (maxWeight - weight)) / maxWeight)),
+      stable: minPods(trafficWeightToReplicas(n, maxWeight - weight, maxWeight)),
     };
   }
-  if (weight <= 0) return { canary: 0, stable: n };
-  if (weight >= maxWeight) return { canary: n, stable: 0 };
-  const exact = (n * weight) / maxWeight;
-  const up = Math.ceil(exact);
-  const down = Math.floor(exact);
-  const zeroAllowed = n === 1 && !opts.surge;
-  const candidates: { canary: number; total: number }[] = [];
-  if (up < n || zeroAllowed) candidates.push({ canary: up, total: n });
-  if (!Number.isInteger(exact * 2) || Number.isInteger(exact)) {
-    if (down !== 0 || zeroAllowed) candidates.push({ canary: down, total: n });
-  }
-  if (opts.surge) {
-    candidates.push({ canary: up, total: n + 1 });
-    const exact1 = ((n + 1) * weight) / maxWeight;
-    if ((!Number.isInteger(exact1 * 2) || Number.isInteger(exact1)) && down !== 0)
-      candidates.push({ canary: down, total: n + 1 });
-  }
-  if (candidates.length === 0) candidates.push({ canary: up, total: n });
-  let best = candidates[0]!;
-  for (const c of candidates.slice(1)) {
-    if (
-      Math.abs((c.canary * maxWeight) / c.total - weight) <
-      Math.abs((best.canary * maxWeight) / best.total - weight)
-    )
-      best = c;
-  }
-  return { canary: best.canary, stable: best.total - best.canary };
+  return approximateWeightedCounts(n, weight, maxWeight, opts.surge ? 1 : 0);
 }
 
 function isZeroIntOrPercent(v: unknown): boolean {
