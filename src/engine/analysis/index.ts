@@ -1,0 +1,25 @@
+/** The pure AnalysisRun engine (Argo Rollouts semantics). See engine.ts for the interfaces. */
+export {
+  type AnalysisAction,
+  assessFailureInconclusiveOrError,
+  assessMetricStatus,
+  DEFAULT_CONSECUTIVE_ERROR_LIMIT,
+  DEFAULT_ERROR_RETRY_INTERVAL_MS,
+  DEFAULT_MEASUREMENT_HISTORY_LIMIT,
+  dryRunMetrics,
+  formatTime,
+  type IgnoredObservation,
+  isCompleted,
+  isWorse,
+  type MetricConfig,
+  metricConfig,
+  type Observation,
+  PHASE_ORDER,
+  type ReconcileOptions,
+  type ReconcileResult,
+  reconcileAnalysisRun,
+  resolveMetricArgs,
+  retentionLimits,
+  type Timestamp,
+} from './engine.js';
+export { type EvaluatedResult, evaluateResult, type MeasurementOutcome } from './evaluate.js';
