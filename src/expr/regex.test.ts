@@ -123,14 +123,16 @@ describe('agrees with JS RegExp on shared syntax', () => {
       .map((c) => (c as string[]).join('|')),
     pattern: tie('alternation').filter((p) => (p as string).length <= 80),
   }));
-  const input = fc.string({ unit: fc.constantFrom('a', 'b', 'c', '1', ' ', '.', '\n'), maxLength: 12 });
+  const input = fc.string({ unit: fc.constantFrom('a', 'b', 'c', '1', ' ', '.', '\n'), maxLength: 10 });
 
   it('gives the same answer as RegExp.test', () => {
     fc.assert(
       fc.property(pattern, input, (p, s) => {
         expect(matches(p as string, s)).toBe(new RegExp(p as string).test(s));
       }),
-      { numRuns: 3000 },
+      // A fixed seed: the reference (JS's backtracking RegExp) can take exponential time on some random
+      // nested-quantifier patterns, so a random seed would make this test's run time a lottery.
+      { numRuns: 3000, seed: 20261122 },
     );
   });
 });
