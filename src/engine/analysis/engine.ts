@@ -54,8 +54,8 @@ import {
   type MetricResult,
   metricInt,
 } from '../../api/argo/analysis.js';
+import { metricNameMatches } from '../../api/argo/analysis-rules.js';
 import { parseGoDuration } from '../../api/duration.js';
-import { compileRegex } from '../../expr/regex.js';
 import { evaluateResult, type MeasurementOutcome } from './evaluate.js';
 
 // -------------------------------------------------------------------------------------------------
@@ -228,15 +228,6 @@ export function resolveMetricArgs(
 // dryRun / measurementRetention rules
 // -------------------------------------------------------------------------------------------------
 
-function ruleMatches(pattern: string, name: string): boolean {
-  if (pattern === '*') return true;
-  try {
-    return compileRegex(pattern).test(name, () => {});
-  } catch {
-    return false; // Go ignores the error of regexp.MatchString: an invalid pattern matches nothing
-  }
-}
-
 /** Argo GetDryRunMetrics: names of the dry-run metrics; a rule matching no metric is an error. */
 export function dryRunMetrics(
   rules: readonly { metricName: string }[] | undefined,
@@ -244,7 +235,7 @@ export function dryRunMetrics(
 ): Set<string> {
   const out = new Set<string>();
   (rules ?? []).forEach((rule, i) => {
-    const hits = names.filter((n) => ruleMatches(rule.metricName, n));
+    const hits = names.filter((n) => metricNameMatches(rule.metricName, n));
     if (hits.length === 0) throw new SpecError(`dryRun[${i}]: Rule didn't match any metric name(s)`);
     for (const n of hits) out.add(n);
   });
@@ -259,7 +250,7 @@ export function retentionLimits(
   const out = new Map<string, number>();
   for (const n of names) out.set(n, DEFAULT_MEASUREMENT_HISTORY_LIMIT);
   (rules ?? []).forEach((rule, i) => {
-    const hits = names.filter((n) => ruleMatches(rule.metricName, n));
+    const hits = names.filter((n) => metricNameMatches(rule.metricName, n));
     if (hits.length === 0) {
       throw new SpecError(`measurementRetention[${i}]: Rule didn't match any metric name(s)`);
     }
