@@ -1,0 +1,97 @@
+/**
+ * Inputs and outputs of the pure Argo Rollouts canary reconcile (see machine.ts for the design).
+ *
+ * `CanaryObservation` is what the adapters report before a call; `CanaryAction` is what they must do
+ * after it. Results of actions come back as observations on a later call (ADR 0006).
+ */
+import type { RolloutStatus } from '../../api/argo/rollout.js';
+
+/** The named states of the canary machine (derived from spec + status, see `stateOf`). */
+export const CANARY_STATES = [
+  /** No stable ReplicaSet yet: the first revision is deployed at full scale without steps. */
+  'Initial',
+  /** The observed pod-template hash differs from status.currentPodHash: reset and start over. */
+  'NewRevision',
+  /** status.abort: traffic back to stable, canary scaled down, phase Degraded. */
+  'Aborted',
+  /** spec.paused (user pause). */
+  'Paused',
+  /** Executing steps[currentStepIndex]. */
+  'Stepping',
+  /** Every step done, or promoteFull: canary to full scale, then it becomes the stable. */
+  'Promoting',
+  /** currentPodHash === stableRS: nothing to canary; old ReplicaSets are scaled down. */
+  'Completed',
+] as const;
+export type CanaryStateName = (typeof CANARY_STATES)[number];
+
+/** One ReplicaSet as the adapter sees it. */
+export interface ObservedReplicaSet {
+  /** rollouts-pod-template-hash. */
+  hash: string;
+  /** spec.replicas. */
+  replicas: number;
+  /** status.availableReplicas. */
+  availableReplicas: number;
+}
+
+export interface ObservedAnalysisRun {
+  /** Pending, Running, Successful, Failed, Error or Inconclusive. */
+  phase: string;
+  message?: string;
+}
+
+/**
+ * What the adapters report before a call. ReplicaSets are assigned to roles by the adapter:
+ * `canary` has `podHash`, `stable` has status.stableRS (the same object when both hashes agree),
+ * `older` every other ReplicaSet of the Rollout.
+ */
+export interface CanaryObservation {
+  /** The pod-template hash of the Rollout's current spec.template (computed by the adapter). */
+  podHash: string;
+  /** metadata.annotations["rollout.argoproj.io/revision"] of the current template, for messages. */
+  revision?: number;
+  replicaSets: {
+    stable?: ObservedReplicaSet;
+    canary?: ObservedReplicaSet;
+    older?: ObservedReplicaSet[];
+  };
+  /** The router's reported canary weight (0..maxTrafficWeight); absent without a router. */
+  weights?: { canary: number };
+  /** AnalysisRuns of this Rollout by name. */
+  analysisRuns?: Record<string, ObservedAnalysisRun>;
+}
+
+export interface AnalysisRunRequest {
+  templates: { templateName?: string; clusterScope?: boolean }[];
+  args: { name: string; value?: string; valueFrom?: unknown }[];
+  dryRun?: { metricName: string }[];
+  measurementRetention?: { metricName: string; limit: number }[];
+}
+
+export type CanaryAction =
+  | { type: 'CreateReplicaSet'; hash: string; replicas: number }
+  | {
+      type: 'ScaleReplicaSet';
+      hash: string;
+      replicas: number;
+    }
+  /** Set the router's canary weight (stable gets maxTrafficWeight - canary). */
+  | { type: 'SetWeight'; canary: number }
+  | ({ type: 'CreateAnalysisRun'; name: string; kind: 'step' | 'background' } & AnalysisRunRequest)
+  | { type: 'TerminateAnalysisRun'; name: string }
+  /** Patch the Service's selector with rollouts-pod-template-hash = hash. */
+  | { type: 'SwitchServiceSelector'; role: 'stable' | 'canary'; service: string; hash: string }
+  | { type: 'SetHeaderRoute'; name: string; match: unknown[] }
+  | { type: 'SetMirrorRoute'; name: string; match: unknown[]; percentage?: number }
+  | { type: 'EmitEvent'; eventType: 'Normal' | 'Warning'; reason: string; message: string }
+  | { type: 'RequeueAfter'; ms: number };
+
+export interface CanaryResult {
+  actions: CanaryAction[];
+  status: RolloutStatus;
+  /** Name of the transition that fired (see `CANARY_TRANSITION_TABLE`). */
+  transition: string;
+  /** The state the call started in. */
+  from: CanaryStateName;
+}
