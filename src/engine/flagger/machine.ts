@@ -68,6 +68,7 @@ import type {
   TickResult,
   WebhookPayload,
 } from './types.js';
+import { STATES } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Configuration read from the Canary (once per tick)
@@ -224,20 +225,10 @@ const nonNeg = (n: number | undefined): number => (n !== undefined && Number.isF
 function stateOf(phase: string): StateName | undefined {
   if (phase === '' || phase === 'Initializing') return 'Initializing';
   if (phase === 'Terminating' || phase === 'Terminated') return undefined;
-  return (STATE_SET as Set<string>).has(phase) ? (phase as StateName) : 'Initializing';
+  return STATE_SET.has(phase) ? (phase as StateName) : 'Initializing';
 }
 
-const STATE_SET: Set<StateName> = new Set([
-  'Initializing',
-  'Initialized',
-  'Waiting',
-  'Progressing',
-  'WaitingPromotion',
-  'Promoting',
-  'Finalising',
-  'Succeeded',
-  'Failed',
-]);
+const STATE_SET: ReadonlySet<string> = new Set(STATES);
 
 const sortedJson = (r: Record<string, string> | undefined): string =>
   JSON.stringify(Object.entries(r ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
