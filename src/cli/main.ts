@@ -6,9 +6,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
+import { parseGoDuration } from '../api/duration.js';
+import { isScenarioName, SCENARIO_NAMES } from '../sim/simulate.js';
 import { runCrds } from './commands/crds.js';
 import { runLint } from './commands/lint.js';
 import { runPlan } from './commands/plan.js';
+import { runSimulate } from './commands/simulate.js';
 import { ExitCode, type Io, parseOutput, processIo, UsageError } from './io.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -94,6 +97,78 @@ export function buildProgram(io: Io, invokedAs = 'vireo'): { program: Command; e
         io,
       );
     });
+
+  program
+    .command('simulate')
+    .description(
+      'Run a release against simulated traffic, pods and metrics on a virtual clock, and report the decision.',
+    )
+    .requiredOption(
+      '-f, --filename <path>',
+      'files with the Rollout or Canary and the templates it uses; repeatable',
+      collect,
+      [],
+    )
+    .requiredOption('--scenario <name>', `what happens to the new version: ${SCENARIO_NAMES.join(', ')}`)
+    .option('--seed <n>', 'seed of the simulated randomness', '0')
+    .option('--name <name>', 'which Rollout or Canary, when the files hold several')
+    .option('--rps <n>', 'mean requests per second of the simulated traffic', '20')
+    .option('--max-duration <duration>', 'stop if nothing was decided after this long (Go duration)', '24h')
+    .option('--degrade-after <duration>', 'degrading-canary: when the new version starts failing', '4m')
+    .option('--crash-after <duration>', 'crashing-canary: how long new pods run before they crash', '30s')
+    .addOption(
+      new Option('--expect <outcome>', 'exit 1 unless the outcome is this').choices(['promoted', 'aborted']),
+    )
+    .addOption(outputOption())
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 simulated (and the outcome is --expect, if given), 1 the manifests have errors or the outcome differs, 2 usage error.',
+    )
+    .action(
+      (o: {
+        filename: string[];
+        scenario: string;
+        seed: string;
+        name?: string;
+        rps: string;
+        maxDuration: string;
+        degradeAfter: string;
+        crashAfter: string;
+        expect?: 'promoted' | 'aborted';
+        output?: string;
+      }) => {
+        if (!isScenarioName(o.scenario))
+          throw new UsageError(
+            `--scenario ${o.scenario}: unknown scenario (allowed: ${SCENARIO_NAMES.join(', ')})`,
+          );
+        const seed = Number(o.seed);
+        if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed ${o.seed}: must be an integer`);
+        const rps = Number(o.rps);
+        if (!Number.isFinite(rps) || rps <= 0 || rps > 100_000)
+          throw new UsageError(`--rps ${o.rps}: must be a number of requests per second in (0, 100000]`);
+        const duration = (flag: string, v: string) => {
+          const ms = parseGoDuration(v);
+          if (ms === undefined || ms <= 0)
+            throw new UsageError(`${flag} ${v}: must be a positive Go duration such as 90s or 2h`);
+          return ms;
+        };
+        code = runSimulate(
+          {
+            files: o.filename,
+            scenario: o.scenario,
+            seed,
+            output: parseOutput(o.output),
+            rps,
+            maxMs: Math.min(duration('--max-duration', o.maxDuration), 7 * 24 * 3_600_000),
+            degradeAfterMs: duration('--degrade-after', o.degradeAfter),
+            crashAfterMs: duration('--crash-after', o.crashAfter),
+            ...(o.name ? { name: o.name } : {}),
+            ...(o.expect ? { expect: o.expect } : {}),
+          },
+          io,
+        );
+      },
+    );
 
   program
     .command('crds')

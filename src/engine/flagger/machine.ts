@@ -33,9 +33,12 @@
  *     * a gate (confirm-rollout / confirm-traffic-increase / confirm-promotion) without results is
  *       pending: hold, request it, no alert; all ok opens it; any failure closes it.
  *     * a rollback hook result that is ok rolls back.
- *   Differences from Flagger's synchronous calls: (1) checks are first requested on the tick that
- *   finds the canary ready, so a run takes one more interval before the first weight step; (2) the
- *   gates are called in the same batch as the checks of the interval, not after them.
+ *   Timing matches Flagger's synchronous calls when the adapter honours the requeue: a tick whose
+ *   decision only waits for results it has not asked for yet (a pending round or gate) requeues
+ *   after 0 s, so the calls run and are judged at the same instant; other requests are carried out
+ *   when the next tick is due, immediately before it, so queries cover the same window as Flagger's.
+ *   Remaining difference: the gates are called in the same batch as the checks of the interval, not
+ *   after them.
  *   post-rollout and event hooks are fire-and-forget (their results are ignored).
  * - Weights are read from `observed.routes` (Flagger's `GetRoutes`), not from status.
  * - Every tick ends with `Requeue` after the analysis interval.
@@ -215,6 +218,8 @@ interface Outcome {
   actions: Action[];
   /** Request the calls the next tick evaluates (see the design note). */
   request?: boolean;
+  /** The decision waits only for those calls' results: requeue at once instead of after the interval. */
+  immediate?: boolean;
 }
 
 type Transition = (c: Ctx) => Outcome | undefined;
@@ -426,7 +431,7 @@ const promote = (c: Ctx, extra: Action[] = []): Outcome => ({
 function promotionGate(c: Ctx): Outcome | 'open' {
   const g = gate(c, 'confirm-promotion');
   if (g.open) return 'open';
-  if (g.pending) return { actions: [], request: true };
+  if (g.pending) return { actions: [], request: true, immediate: true };
   const actions: Action[] = [
     event(`Halt ${id(c)} advancement waiting for promotion approval ${g.hook.name}`, true),
   ];
@@ -497,7 +502,9 @@ export const TRANSITIONS = {
       : undefined,
   rolloutGatePending: (c) => {
     const g = gate(c, 'confirm-rollout');
-    return !g.open && g.pending ? { actions: callHooks(c, 'confirm-rollout', c.cur.phase) } : undefined;
+    return !g.open && g.pending
+      ? { actions: callHooks(c, 'confirm-rollout', c.cur.phase), immediate: true }
+      : undefined;
   },
   rolloutRejected: (c) => {
     const g = gate(c, 'confirm-rollout');
@@ -610,7 +617,8 @@ export const TRANSITIONS = {
     };
   },
   thresholdReached: (c) => (c.cur.failedChecks >= c.cfg.threshold ? rollback(c) : undefined),
-  checksPending: (c) => (checks(c).kind === 'pending' ? { actions: [], request: true } : undefined),
+  checksPending: (c) =>
+    checks(c).kind === 'pending' ? { actions: [], request: true, immediate: true } : undefined,
   checksFailed: (c) => {
     const r = checks(c);
     if (r.kind !== 'failed') return undefined;
@@ -629,7 +637,7 @@ export const TRANSITIONS = {
     if (c.routes.mirrored || c.state !== 'Progressing') return undefined;
     const g = gate(c, 'confirm-traffic-increase');
     if (g.open) return undefined;
-    if (g.pending) return { actions: [], request: true };
+    if (g.pending) return { actions: [], request: true, immediate: true };
     const actions: Action[] = [
       event(`Halt ${id(c)} advancement waiting for traffic increase approval ${g.hook.name}`, true),
     ];
@@ -885,7 +893,7 @@ function finish(c: Ctx, transition: string, o: Outcome): TickResult {
     const routes = last && last.type === 'SetRoutes' ? last : c.routes;
     actions.push(...requests(c, next.phase, next, routes));
   }
-  actions.push({ type: 'Requeue', afterSeconds: c.cfg.interval });
+  actions.push({ type: 'Requeue', afterSeconds: o.immediate ? 0 : c.cfg.interval });
   return { actions, status, transition, from: c.state };
 }
 

@@ -62,8 +62,17 @@ describe('seed-002 podinfo canary, scripted', () => {
     });
     // stays idle afterwards
     expect(run.at(-1)?.transition).toBe('noChange');
-    // every tick requeues after the 1m interval
-    for (const s of run) expect(s.actions.at(-1)).toEqual({ type: 'Requeue', afterSeconds: 60 });
+    // a pending round is called and judged at once (Flagger calls it in-line); other ticks wait 1m
+    for (const s of run)
+      expect(s.actions.at(-1)).toEqual({
+        type: 'Requeue',
+        afterSeconds: s.transition === 'checksPending' ? 0 : 60,
+      });
+    // as Flagger: revision seen at 2m, canary ready and first step at 3m, then one step a minute
+    const minute = (s: (typeof run)[number]) => (s.at - (run[0]?.at ?? 0)) / 60_000;
+    const stepAt = run.filter((s) => routesOf(s.actions).some((w) => w > 0)).map(minute);
+    expect(stepAt.slice(0, 5)).toEqual([3, 4, 5, 6, 7]);
+    expect(minute(run[promoteAt] as (typeof run)[number])).toBe(8);
   });
 
   it('rolls back after 5 failed checks when metrics fail', () => {

@@ -86,11 +86,13 @@ export function requested(actions: readonly Action[]): { webhooks: string[]; met
 
 export interface SimStep extends TickResult {
   observed: Observation;
+  /** Time of the tick (epoch ms). */
+  at: number;
 }
 
 /**
- * Run `ticks` ticks, one interval apart from `start`. `before(i, world)` may change the world
- * (e.g. a new revision) before tick i is observed.
+ * Run `ticks` ticks from `start`, each after the previous tick's `Requeue` (as an adapter does).
+ * `before(i, world)` may change the world (e.g. a new revision) before tick i is observed.
  */
 export function simulate(
   canary: Canary,
@@ -100,7 +102,6 @@ export function simulate(
     respond: Responder;
     status?: FlaggerStatus;
     start?: number;
-    intervalMs?: number;
     before?: (i: number, world: World) => World;
   },
 ): SimStep[] {
@@ -108,7 +109,7 @@ export function simulate(
   let status = opts.status;
   let pending: ReturnType<Responder> = {};
   const out: SimStep[] = [];
-  const start = opts.start ?? Date.parse('2026-01-01T00:00:00Z');
+  let now = opts.start ?? Date.parse('2026-01-01T00:00:00Z');
   for (let i = 0; i < opts.ticks; i++) {
     if (opts.before) world = opts.before(i, world);
     const observed: Observation = {
@@ -122,12 +123,14 @@ export function simulate(
       ...(pending.webhooks ? { webhooks: pending.webhooks } : {}),
       ...(pending.metrics ? { metrics: pending.metrics } : {}),
     };
-    const r = tick(canary, status, observed, new Date(start + i * (opts.intervalMs ?? 60_000)));
-    out.push({ ...r, observed });
+    const r = tick(canary, status, observed, new Date(now));
+    out.push({ ...r, observed, at: now });
     status = r.status;
     world = applyActions(world, r.actions);
     const req = requested(r.actions);
     pending = req.webhooks.length + req.metrics.length > 0 ? opts.respond(req, i) : {};
+    const requeue = r.actions.find((a) => a.type === 'Requeue');
+    now += (requeue?.type === 'Requeue' ? requeue.afterSeconds : 60) * 1000;
   }
   return out;
 }

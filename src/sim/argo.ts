@@ -1,0 +1,412 @@
+/**
+ * Simulating an Argo Rollouts canary: the pure canary machine (src/engine/argo) and the pure
+ * AnalysisRun engine (src/engine/analysis) run against the simulated platform, router, traffic and
+ * metric provider on a virtual clock. This file only observes and carries out actions; every
+ * decision is the engines'.
+ *
+ * The old revision is deployed first and left to settle (its traffic fills the metric windows, as
+ * on a live system); the release starts when the template changes to the new revision.
+ */
+import type { AnalysisRun, Metric } from '../api/argo/analysis.js';
+import { resolveArgs } from '../api/argo/analysis.js';
+import type { Rollout, RolloutStatus } from '../api/argo/rollout.js';
+import type { ManifestObject } from '../api/kind.js';
+import { isCompleted, type Observation, reconcileAnalysisRun } from '../engine/analysis/engine.js';
+import { reconcileCanary } from '../engine/argo/machine.js';
+import type { CanaryAction, CanaryObservation } from '../engine/argo/types.js';
+import { measure, modelQuery } from './metrics.js';
+import { Platform } from './platform.js';
+import { seededRandom } from './random.js';
+import type { Outcome, SimulationReport, TimelineEntry } from './report.js';
+import { BASELINE, type Scenario } from './scenarios.js';
+import { type Role, type Routing, Traffic } from './traffic.js';
+
+export interface SimulateOptions {
+  seed: number;
+  /** Mean requests per second (default 20). */
+  rps?: number;
+  /** Stop this long after the release started if nothing was decided (default 24 h). */
+  maxMs?: number;
+  /** Pods become ready this long after they are created (default 10 s). */
+  readyDelayMs?: number;
+  /** Epoch ms of the simulation start, for the time of day of the traffic curve. */
+  startMs?: number;
+}
+
+export const OLD_HASH = '5d8b9c7f4';
+export const NEW_HASH = '7c6f9d8b5';
+const WARMUP_MS = 3 * 60_000;
+const IDLE_MS = 30_000;
+const WATCH_MS = 1_000;
+/** How long to follow the controller after its decision. */
+const SETTLE_MS = 2 * 60_000;
+export const DEFAULT_START_MS = Date.parse('2026-01-05T10:00:00Z');
+
+interface SimRun {
+  run: AnalysisRun;
+  kind: string;
+  /** Observations for the next reconcile (results of measurements already taken). */
+  pending: Observation[];
+  next?: number;
+  /** Values of valueFrom args, resolved when the run was created. */
+  argValues: Record<string, string>;
+}
+
+const obj = (v: unknown): Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+
+export function simulateRollout(
+  input: Rollout,
+  others: readonly ManifestObject[],
+  sc: Scenario,
+  opts: SimulateOptions,
+): SimulationReport {
+  const name = input.metadata?.name ?? 'rollout';
+  const startMs = opts.startMs ?? DEFAULT_START_MS;
+  const random = seededRandom(opts.seed);
+  const platform = new Platform({
+    readyDelayMs: opts.readyDelayMs ?? 10_000,
+    ...(sc.crashAfterMs !== undefined ? { crash: { role: 'new' as Role, afterMs: sc.crashAfterMs } } : {}),
+  });
+  let releaseAt = Number.POSITIVE_INFINITY;
+  const traffic = new Traffic(
+    {
+      rps: opts.rps ?? 20,
+      diurnalAmplitude: 0.3,
+      startMs,
+      health: (role, at) => (role === 'new' ? sc.newHealth(Math.max(0, at - releaseAt)) : BASELINE),
+    },
+    random,
+  );
+  const roleOf = (hash: string | undefined): Role => (hash === NEW_HASH ? 'new' : 'old');
+  const canary = input.spec.strategy?.canary;
+  const routed = canary?.trafficRouting !== undefined;
+  const maxWeight = canary?.trafficRouting?.maxTrafficWeight ?? 100;
+  const notes = new Set<string>();
+  const timeline: TimelineEntry[] = [];
+  const say = (at: number, source: string, message: string) =>
+    timeline.push({ atMs: at - (Number.isFinite(releaseAt) ? releaseAt : WARMUP_MS), source, message });
+
+  let rollout: Rollout = structuredClone(input);
+  let podHash = OLD_HASH;
+  let weight = 0;
+  const services: Record<string, string> = {};
+  const runs = new Map<string, SimRun>();
+  let now = 0;
+
+  const observe = (): CanaryObservation => {
+    const status = rollout.status ?? {};
+    const rs = (hash: string | undefined) =>
+      hash && platform.has(hash)
+        ? { hash, replicas: platform.replicas(hash), availableReplicas: platform.available(hash, now) }
+        : undefined;
+    const stable = rs(status.stableRS);
+    const current = rs(podHash);
+    const older = platform
+      .names()
+      .filter((h) => h !== status.stableRS && h !== podHash)
+      .map((h) => rs(h) as NonNullable<ReturnType<typeof rs>>);
+    const analysisRuns: NonNullable<CanaryObservation['analysisRuns']> = {};
+    for (const [runName, r] of runs) {
+      const phase = r.run.status?.phase || 'Pending';
+      analysisRuns[runName] = { phase, ...(r.run.status?.message ? { message: r.run.status.message } : {}) };
+    }
+    return {
+      podHash,
+      revision: podHash === NEW_HASH ? 2 : 1,
+      replicaSets: { ...(stable ? { stable } : {}), ...(current ? { canary: current } : {}), older },
+      ...(routed ? { weights: { canary: weight } } : {}),
+      analysisRuns,
+    };
+  };
+
+  /** How requests split between old and new right now. */
+  const routing = (): Routing => {
+    const status = rollout.status ?? {};
+    const newDown = platform.availableOf('new', now) > 0 ? 0 : 1;
+    const oldDown = platform.availableOf('old', now) > 0 ? 0 : 1;
+    if (routed) {
+      const stableSvc = canary?.stableService;
+      const canarySvc = canary?.canaryService;
+      const stableRole = roleOf((stableSvc && services[stableSvc]) || status.stableRS);
+      const canaryRole = roleOf((canarySvc && services[canarySvc]) || podHash);
+      const w = Math.min(1, Math.max(0, weight / maxWeight));
+      const newShare = (canaryRole === 'new' ? w : 0) + (stableRole === 'new' ? 1 - w : 0);
+      return { newShare, newDown, oldDown };
+    }
+    // Without a router a Service spreads requests over every ready pod of the Rollout.
+    const n = platform.availableOf('new', now);
+    const o = platform.availableOf('old', now);
+    return { newShare: n + o > 0 ? n / (n + o) : 0, newDown, oldDown };
+  };
+
+  const buildRun = (a: Extract<CanaryAction, { type: 'CreateAnalysisRun' }>): SimRun => {
+    const metrics: Metric[] = [];
+    let templateArgs: { name: string; value?: string; valueFrom?: Record<string, unknown> }[] = [];
+    let missing: string | undefined;
+    for (const t of a.templates) {
+      const kind = t.clusterScope ? 'ClusterAnalysisTemplate' : 'AnalysisTemplate';
+      const tpl = others.find((o) => o.kind === kind && o.metadata?.name === t.templateName);
+      if (!tpl) {
+        missing = `${kind} ${t.templateName} not found`;
+        continue;
+      }
+      const spec = obj(tpl.spec);
+      metrics.push(...((spec.metrics as Metric[] | undefined) ?? []));
+      const targs = (spec.args as typeof templateArgs | undefined) ?? [];
+      templateArgs = [...templateArgs, ...targs.filter((x) => !templateArgs.some((y) => y.name === x.name))];
+    }
+    const resolved = resolveArgs(templateArgs, a.args as typeof templateArgs);
+    const run: AnalysisRun = {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'AnalysisRun',
+      metadata: { name: a.name },
+      spec: {
+        metrics,
+        args: resolved.args.map((x) => ({
+          name: x.name,
+          ...(x.value !== undefined ? { value: x.value } : {}),
+        })),
+        ...(a.dryRun ? { dryRun: a.dryRun } : {}),
+        ...(a.measurementRetention ? { measurementRetention: a.measurementRetention } : {}),
+      } as AnalysisRun['spec'],
+    };
+    if (missing) run.status = { phase: 'Error', message: missing };
+    else if (resolved.missing.length > 0)
+      run.status = { phase: 'Error', message: `args.${resolved.missing[0]} was not resolved` };
+    return { run, kind: a.kind, pending: [], argValues: argValues(resolved.args) };
+  };
+
+  /** Values for valueFrom args, as the controller resolves them when it creates the run. */
+  const argValues = (args: { name: string; value?: string; valueFrom?: Record<string, unknown> }[]) => {
+    const out: Record<string, string> = {};
+    for (const x of args) {
+      if (x.value !== undefined || !x.valueFrom) continue;
+      const hashFrom = x.valueFrom.podTemplateHashValue;
+      if (hashFrom === 'Stable') out[x.name] = rollout.status?.stableRS ?? OLD_HASH;
+      else if (hashFrom === 'Latest') out[x.name] = podHash;
+      else if (x.valueFrom.fieldRef)
+        out[x.name] = fieldOf(rollout, String(obj(x.valueFrom.fieldRef).fieldPath));
+      else if (x.valueFrom.secretKeyRef) {
+        out[x.name] = 'simulated-secret';
+        notes.add(`secret args are given a placeholder value (${x.name})`);
+      }
+    }
+    return out;
+  };
+
+  const measureMetric = (m: Metric): Observation => {
+    if (sc.metricsDown)
+      return { metric: m.name, phase: 'Error', message: 'metrics server unreachable (simulated)' };
+    const provider = obj(m.provider);
+    const [providerName, cfg] = Object.entries(provider)[0] ?? ['none', {}];
+    if (providerName === 'job') {
+      notes.add(`job metric ${m.name}: the simulator runs no Jobs; it reports them Successful`);
+      return { metric: m.name, phase: 'Successful', value: 'job succeeded (simulated)' };
+    }
+    const c = obj(cfg);
+    const query = typeof c.query === 'string' ? c.query : typeof c.url === 'string' ? c.url : undefined;
+    const model = modelQuery(m.name, query);
+    if (!model) {
+      notes.add(`metric ${m.name}: the simulator cannot tell what its ${providerName} query measures`);
+      return { metric: m.name, phase: 'Error', message: 'simulator: cannot model this query' };
+    }
+    notes.add(
+      `metric ${m.name} read as ${model.kind}${model.percent ? ' (percent)' : ''} of ${model.roles.length === 1 ? 'the new version' : 'all traffic'} over ${model.rangeMs / 1000}s`,
+    );
+    const r = measure(traffic, model, now);
+    if ('error' in r) return { metric: m.name, phase: 'Error', message: r.error };
+    // Prometheus returns a vector: an empty one when no series matched.
+    const value =
+      providerName === 'prometheus' ? ('empty' in r ? [] : [r.value]) : 'empty' in r ? null : r.value;
+    return { metric: m.name, value };
+  };
+
+  const reconcileRuns = () => {
+    for (const [runName, r] of runs) {
+      if (isCompleted(r.run.status?.phase)) continue;
+      if (r.next !== undefined && now < r.next && r.pending.length === 0 && !r.run.spec.terminate) continue;
+      // Providers answer at once here, so measure and record in the same instant (as Argo's in-line
+      // providers), and reconcile again while the run has something due now.
+      for (let pass = 0; pass < 5; pass++) {
+        const before = r.run.status?.phase;
+        const res = reconcileAnalysisRun(r.run, now, r.pending, { argValues: r.argValues });
+        r.pending = [];
+        r.run = { ...r.run, status: res.status };
+        const requeue = res.actions.find((x) => x.type === 'requeue');
+        r.next = requeue?.type === 'requeue' ? now + requeue.afterMs : undefined;
+        let measured = 0;
+        for (const x of res.actions) {
+          if (x.type !== 'measure' && x.type !== 'resume') continue;
+          const o = measureMetric(x.resolvedMetric);
+          r.pending.push(o);
+          measured++;
+          const shown = o.phase === 'Error' ? `error: ${o.message}` : fmtValue(o.value);
+          say(now, 'analysis', `${runName} ${x.metric} = ${shown}`);
+        }
+        if (res.status.phase !== before && res.status.phase)
+          say(
+            now,
+            'analysis',
+            `${runName} ${res.status.phase}${res.status.message ? `: ${res.status.message}` : ''}`,
+          );
+        if (measured === 0 && (r.next === undefined || r.next > now)) break;
+      }
+    }
+  };
+
+  let lastPhase = '';
+  let lastState = '';
+  const apply = (actions: readonly CanaryAction[]) => {
+    for (const a of actions) {
+      switch (a.type) {
+        case 'CreateReplicaSet':
+        case 'ScaleReplicaSet':
+          if (platform.replicas(a.hash) !== a.replicas || !platform.has(a.hash)) {
+            platform.scale(a.hash, a.replicas, now, roleOf(a.hash));
+            say(now, 'platform', `ReplicaSet ${name}-${a.hash} (${roleOf(a.hash)}) scaled to ${a.replicas}`);
+          }
+          break;
+        case 'SetWeight':
+          if (a.canary !== weight) say(now, 'router', `canary weight ${a.canary} %`);
+          weight = a.canary;
+          break;
+        case 'CreateAnalysisRun': {
+          const r = buildRun(a);
+          runs.set(a.name, r);
+          say(now, 'analysis', `${a.name} created (${a.kind})`);
+          break;
+        }
+        case 'TerminateAnalysisRun': {
+          const r = runs.get(a.name);
+          if (r && !isCompleted(r.run.status?.phase))
+            r.run = { ...r.run, spec: { ...r.run.spec, terminate: true } };
+          break;
+        }
+        case 'SwitchServiceSelector':
+          services[a.service] = a.hash;
+          break;
+        case 'SetHeaderRoute':
+          say(now, 'router', `header route ${a.name}`);
+          break;
+        case 'SetMirrorRoute':
+          say(now, 'router', `mirror route ${a.name}`);
+          break;
+        case 'EmitEvent':
+          say(now, 'rollout', `${a.eventType === 'Warning' ? 'Warning ' : ''}${a.reason}: ${a.message}`);
+          break;
+        default:
+          break;
+      }
+    }
+  };
+
+  let outcome: Outcome = 'undecided';
+  let decidedAt: number | undefined;
+  let reason = '';
+  const maxMs = opts.maxMs ?? 24 * 3_600_000;
+  let newRequests = { requests: 0, failed: 0 };
+
+  for (let calls = 0; calls < 1_000_000; calls++) {
+    traffic.advanceTo(now, routing());
+    if (!Number.isFinite(releaseAt) && now >= WARMUP_MS && rollout.status?.phase === 'Healthy') {
+      releaseAt = now;
+      podHash = NEW_HASH;
+      say(now, 'user', `new revision ${NEW_HASH} (scenario ${sc.name})`);
+    }
+    reconcileRuns();
+    const res = reconcileCanary(rollout, observe(), new Date(startMs + now));
+    rollout = { ...rollout, status: res.status };
+    apply(res.actions);
+    const st: RolloutStatus = res.status;
+    const state = `${res.from}/${st.currentStepIndex ?? ''}`;
+    if (Number.isFinite(releaseAt) && (st.phase !== lastPhase || state !== lastState)) {
+      say(
+        now,
+        'rollout',
+        `${res.transition}: phase ${st.phase}, step ${st.currentStepIndex ?? '-'}${st.message ? ` (${st.message})` : ''}`,
+      );
+    }
+    lastPhase = st.phase ?? '';
+    lastState = state;
+
+    if (Number.isFinite(releaseAt) && decidedAt === undefined) {
+      if (st.abort === true) {
+        outcome = 'aborted';
+        reason = st.message ?? 'aborted';
+        decidedAt = now;
+      } else if (st.stableRS === NEW_HASH) {
+        outcome = 'promoted';
+        reason = `${NEW_HASH} is the stable ReplicaSet`;
+        decidedAt = now;
+      }
+    }
+    // After the decision, let the controller finish (old pods scaled down, phase settled).
+    if (decidedAt !== undefined && (settled(st, outcome) || now - decidedAt >= SETTLE_MS)) break;
+    if (decidedAt === undefined && Number.isFinite(releaseAt) && now - releaseAt >= maxMs) break;
+
+    // Next wake: the machine's requeue, a watch event after acting, a pod change, an analysis run.
+    const wakes: number[] = [now + IDLE_MS];
+    const requeue = res.actions.find((a) => a.type === 'RequeueAfter');
+    if (requeue?.type === 'RequeueAfter') wakes.push(now + Math.max(requeue.ms, 1));
+    if (res.actions.some((a) => a.type !== 'EmitEvent' && a.type !== 'RequeueAfter'))
+      wakes.push(now + WATCH_MS);
+    const pod = platform.nextChange(now);
+    if (pod !== undefined) wakes.push(pod);
+    for (const r of runs.values()) {
+      if (isCompleted(r.run.status?.phase)) continue;
+      if (r.next !== undefined && r.next > now) wakes.push(r.next);
+      if (r.pending.length > 0 || r.run.status === undefined || r.run.spec.terminate)
+        wakes.push(now + WATCH_MS);
+    }
+    if (!Number.isFinite(releaseAt) && now < WARMUP_MS) wakes.push(WARMUP_MS);
+    if (Number.isFinite(releaseAt)) wakes.push(releaseAt + maxMs);
+    if (decidedAt !== undefined) wakes.push(decidedAt + SETTLE_MS);
+    now = Math.min(...wakes.filter((t) => t > now));
+  }
+  if (Number.isFinite(releaseAt)) {
+    const c = traffic.counts(['new'], releaseAt, decidedAt ?? now);
+    newRequests = { requests: c.requests, failed: c.errors };
+  }
+  if (outcome === 'undecided') reason = waitingFor(rollout.status ?? {});
+  return {
+    kind: 'Rollout',
+    name,
+    scenario: sc.name,
+    scenarioDescription: sc.description,
+    seed: opts.seed,
+    outcome,
+    reason,
+    ...(decidedAt !== undefined ? { decidedAfterMs: decidedAt - releaseAt } : {}),
+    simulatedMs: Number.isFinite(releaseAt) ? now - releaseAt : 0,
+    newVersion: newRequests,
+    finalPhase: rollout.status?.phase ?? '',
+    notes: [...notes],
+    timeline,
+  };
+}
+
+function settled(st: RolloutStatus, outcome: Outcome): boolean {
+  if (outcome === 'promoted') return st.phase === 'Healthy';
+  return st.phase === 'Degraded' && (st.canary?.weights?.canary.weight ?? 0) === 0;
+}
+
+function waitingFor(st: RolloutStatus): string {
+  const pause = st.pauseConditions?.[0];
+  if (pause) return `paused (${pause.reason}) and waiting for a promote`;
+  return st.message ? `phase ${st.phase}: ${st.message}` : `phase ${st.phase ?? '(none)'}`;
+}
+
+function fmtValue(v: unknown): string {
+  const f = (x: unknown) =>
+    typeof x === 'number' ? String(Math.round(x * 10_000) / 10_000) : JSON.stringify(x);
+  return Array.isArray(v) ? `[${v.map(f).join(', ')}]` : f(v);
+}
+
+/** metadata.name, metadata.labels['x'], spec.replicas… of the Rollout (fieldRef). */
+function fieldOf(o: unknown, path: string): string {
+  const parts = path.match(/[^.[\]'"]+/g) ?? [];
+  let cur: unknown = o;
+  for (const p of parts) cur = obj(cur)[p];
+  return cur === undefined || cur === null ? '' : String(cur);
+}

@@ -1,0 +1,348 @@
+/**
+ * Simulating a Flagger Canary: the pure Flagger tick (src/engine/flagger) against the simulated
+ * platform (the target Deployment and `<target>-primary`), router, traffic and metric provider.
+ * This file only observes and carries out actions; every decision is the machine's.
+ *
+ * Adapter contract kept here (src/engine/flagger/machine.ts): the checks a tick requests are run
+ * when the next tick is due, immediately before it (so their range ends where Flagger's would), and
+ * their results are reported to that tick only. Webhooks and approval gates answer "ok".
+ */
+
+import { parseGoDuration } from '../api/duration.js';
+import type { Canary } from '../api/flagger/canary.js';
+import { BUILTIN_METRICS, getAnalysis, progressDeadlineSeconds } from '../api/flagger/canary-defaults.js';
+import type { ManifestObject } from '../api/kind.js';
+import { tick } from '../engine/flagger/machine.js';
+import type {
+  Action,
+  FlaggerStatus,
+  MetricRequest,
+  MetricResult,
+  Observation,
+  Readiness,
+} from '../engine/flagger/types.js';
+import type { SimulateOptions } from './argo.js';
+import { DEFAULT_START_MS } from './argo.js';
+import { measure, modelQuery } from './metrics.js';
+import { Platform } from './platform.js';
+import { seededRandom } from './random.js';
+import type { Outcome, SimulationReport, TimelineEntry } from './report.js';
+import { BASELINE, type Scenario } from './scenarios.js';
+import { type Role, type Routing, Traffic } from './traffic.js';
+
+const OLD_SPEC = 'spec-old';
+const NEW_SPEC = 'spec-new';
+const WARMUP_MS = 3 * 60_000;
+const SETTLE_MS = 5 * 60_000;
+const BUILTIN: ReadonlySet<string> = new Set(BUILTIN_METRICS);
+
+const obj = (v: unknown): Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+
+export function simulateCanary(
+  canary: Canary,
+  others: readonly ManifestObject[],
+  sc: Scenario,
+  opts: SimulateOptions,
+): SimulationReport {
+  const name = canary.metadata?.name ?? 'canary';
+  const namespace = canary.metadata?.namespace ?? 'default';
+  const target = String(obj(canary.spec?.targetRef).name ?? name);
+  const primary = `${target}-primary`;
+  const startMs = opts.startMs ?? DEFAULT_START_MS;
+  const deadlineMs = progressDeadlineSeconds(canary) * 1000;
+  const deployment = others.find(
+    (o) =>
+      o.kind === 'Deployment' &&
+      o.metadata?.name === target &&
+      (o.metadata?.namespace ?? namespace) === namespace,
+  );
+  const replicas = Number(obj(deployment?.spec).replicas ?? 1) || 1;
+
+  const random = seededRandom(opts.seed);
+  const platform = new Platform({
+    readyDelayMs: opts.readyDelayMs ?? 10_000,
+    ...(sc.crashAfterMs !== undefined ? { crash: { role: 'new' as Role, afterMs: sc.crashAfterMs } } : {}),
+  });
+  let releaseAt = Number.POSITIVE_INFINITY;
+  const traffic = new Traffic(
+    {
+      rps: opts.rps ?? 20,
+      diurnalAmplitude: 0.3,
+      startMs,
+      health: (role, at) => (role === 'new' ? sc.newHealth(Math.max(0, at - releaseAt)) : BASELINE),
+    },
+    random,
+  );
+  const notes = new Set<string>([
+    'webhooks and approval gates answer "ok" (rollback gates stay closed) in the simulator',
+  ]);
+  if (getAnalysis(canary)?.match !== undefined)
+    notes.add('header/cookie matches (A/B) are not modelled: the canary gets only weighted traffic');
+  const timeline: TimelineEntry[] = [];
+  const say = (at: number, source: string, message: string) =>
+    timeline.push({ atMs: at - (Number.isFinite(releaseAt) ? releaseAt : WARMUP_MS), source, message });
+
+  let specHash = OLD_SPEC;
+  let routes = { primary: 100, canary: 0, mirrored: false };
+  let status: FlaggerStatus | undefined = structuredClone(canary.status);
+  let now = 0;
+  let pendingRequest: { webhooks: { name: string; hookType: string }[]; metrics: MetricRequest[] } = {
+    webhooks: [],
+    metrics: [],
+  };
+  /** Since when each workload has been waiting to become ready (for progressDeadlineSeconds). */
+  const waitingSince = new Map<string, number>();
+  let canaryScaledToZero = false;
+
+  const specRole = (): Role => (specHash === NEW_SPEC ? 'new' : 'old');
+
+  const readiness = (workload: string): Readiness => {
+    if (!platform.has(workload)) return { ready: false, retriable: true, message: `${workload} not found` };
+    if (platform.rolledOut(workload, now)) {
+      waitingSince.delete(workload);
+      return { ready: true };
+    }
+    const since = waitingSince.get(workload) ?? now;
+    waitingSince.set(workload, since);
+    const ready = platform.available(workload, now);
+    const want = platform.replicas(workload);
+    if (now - since >= deadlineMs)
+      return {
+        ready: false,
+        retriable: false,
+        message: `deployment ${workload} exceeded its progress deadline`,
+      };
+    return {
+      ready: false,
+      retriable: true,
+      message: `waiting for rollout to finish: ${ready} of ${want} updated replicas are available`,
+    };
+  };
+
+  const routing = (): Routing => {
+    let newUp = 0;
+    let oldUp = 0;
+    let newDown = 0;
+    let oldDown = 0;
+    for (const [workload, share] of [
+      [primary, routes.primary / 100],
+      [target, routes.canary / 100],
+    ] as const) {
+      if (share <= 0) continue;
+      const serving = platform.servingByRole(workload, now);
+      const total = serving.new + serving.old;
+      if (total > 0) {
+        newUp += (share * serving.new) / total;
+        oldUp += (share * serving.old) / total;
+      } else if ((platform.role(workload) ?? 'old') === 'new') newDown += share;
+      else oldDown += share;
+    }
+    const newShare = newUp + newDown;
+    const oldShare = oldUp + oldDown;
+    return {
+      newShare: newShare + oldShare > 0 ? newShare / (newShare + oldShare) : 0,
+      newDown: newShare > 0 ? newDown / newShare : 0,
+      oldDown: oldShare > 0 ? oldDown / oldShare : 0,
+    };
+  };
+
+  const metricResult = (m: MetricRequest): MetricResult => {
+    if (sc.metricsDown) return { error: 'metrics server unreachable (simulated)' };
+    let query = m.query;
+    let template = false;
+    if (m.templateRef) {
+      const tpl = others.find(
+        (o) =>
+          o.kind === 'MetricTemplate' &&
+          o.metadata?.name === m.templateRef?.name &&
+          (o.metadata?.namespace ?? namespace) === m.templateRef?.namespace,
+      );
+      if (!tpl) return { error: `MetricTemplate ${m.templateRef.namespace}/${m.templateRef.name} not found` };
+      query = String(obj(tpl.spec).query ?? '');
+      template = true;
+    }
+    const builtin = BUILTIN.has(m.name) && !m.templateRef;
+    const model = modelQuery(m.name, query, {
+      intervalMs: parseGoDuration(m.interval) ?? 60_000,
+      flaggerBuiltin: builtin,
+      flaggerTemplate: template,
+    });
+    if (!model) {
+      notes.add(`metric ${m.name}: the simulator cannot tell what its query measures`);
+      return { error: 'simulator: cannot model this query' };
+    }
+    notes.add(
+      `metric ${m.name} read as ${model.kind}${model.percent ? ' (percent)' : ''}${model.kind === 'latency' ? ` p${Math.round(model.quantile * 100)} in ${model.seconds ? 's' : 'ms'}` : ''} of ${model.roles.length === 1 ? 'the new version' : 'all traffic'} over ${model.rangeMs / 1000}s`,
+    );
+    const r = measure(traffic, model, now);
+    if ('error' in r) return { error: r.error };
+    if ('empty' in r) return { error: 'no values found' };
+    return { value: r.value };
+  };
+
+  const apply = (actions: readonly Action[]) => {
+    for (const a of actions) {
+      switch (a.type) {
+        case 'InitializePrimary':
+          if (!platform.has(primary)) {
+            platform.scale(primary, replicas, now, specRole());
+            say(now, 'platform', `Deployment ${primary} created with ${replicas} pod(s)`);
+          }
+          break;
+        case 'ScaleToZero':
+          if (!canaryScaledToZero) say(now, 'platform', `Deployment ${target} scaled to 0`);
+          platform.scale(target, 0, now, specRole());
+          canaryScaledToZero = true;
+          break;
+        case 'ScaleFromZero':
+          if (canaryScaledToZero || !platform.has(target))
+            say(now, 'platform', `Deployment ${target} scaled to ${replicas}`);
+          platform.scale(target, replicas, now, specRole());
+          canaryScaledToZero = false;
+          break;
+        case 'SetRoutes':
+          if (a.primary !== routes.primary || a.canary !== routes.canary || a.mirrored !== routes.mirrored)
+            say(
+              now,
+              'router',
+              `primary ${a.primary} %, canary ${a.canary} %${a.mirrored ? ', mirrored' : ''}`,
+            );
+          routes = { primary: a.primary, canary: a.canary, mirrored: a.mirrored };
+          break;
+        case 'Promote':
+          platform.replace(primary, now, specRole());
+          say(now, 'platform', `Deployment ${primary} rolling to ${specHash}`);
+          break;
+        case 'EmitEvent':
+          say(now, 'canary', `${a.eventType === 'Warning' ? 'Warning ' : ''}${a.message}`);
+          break;
+        case 'SendAlert':
+          say(now, 'alert', `${a.severity}: ${a.message}`);
+          break;
+        default:
+          break;
+      }
+    }
+  };
+
+  let outcome: Outcome = 'undecided';
+  let decidedAt: number | undefined;
+  let reason = '';
+  const maxMs = opts.maxMs ?? 24 * 3_600_000;
+  let lastPhase: string | undefined;
+
+  // The target Deployment exists before Flagger sees it.
+  platform.seed(target, replicas, 'old');
+
+  for (let calls = 0; calls < 1_000_000; calls++) {
+    traffic.advanceTo(now, routing());
+    if (!Number.isFinite(releaseAt) && now >= WARMUP_MS && status?.phase === 'Initialized') {
+      releaseAt = now;
+      specHash = NEW_SPEC;
+      // The new template rolls the (scaled-down) target; Flagger scales it up when it sees the change.
+      platform.replace(target, now, 'new');
+      say(now, 'user', `new revision ${NEW_SPEC} (scenario ${sc.name})`);
+    }
+    // Carry out last tick's requests now, right before this tick.
+    // A rollback hook that answers ok asks for a rollback: the simulated operator never does.
+    const webhooks = Object.fromEntries(
+      pendingRequest.webhooks.map((h) => [
+        h.name,
+        h.hookType === 'rollback'
+          ? { ok: false as const, message: 'rollback gate closed' }
+          : { ok: true as const },
+      ]),
+    );
+    const metrics: Record<string, MetricResult> = {};
+    for (const m of pendingRequest.metrics) {
+      const r = metricResult(m);
+      metrics[m.name] = r;
+      say(
+        now,
+        'metrics',
+        `${m.name} = ${'error' in r ? `error: ${r.error}` : Math.round(r.value * 1000) / 1000}`,
+      );
+    }
+    for (const h of pendingRequest.webhooks) {
+      const r = webhooks[h.name];
+      say(
+        now,
+        'webhook',
+        `${h.name} (${h.hookType}) ${r?.ok ? 'ok' : `not ok: ${r && !r.ok ? r.message : ''}`}`,
+      );
+    }
+    const observed: Observation = {
+      target: { specHash },
+      primary: readiness(primary),
+      canary: canaryScaledToZero
+        ? { ready: false, retriable: true, message: 'scaled to zero' }
+        : readiness(target),
+      routes,
+      ...(pendingRequest.webhooks.length > 0 ? { webhooks } : {}),
+      ...(pendingRequest.metrics.length > 0 ? { metrics } : {}),
+    };
+    const res = tick(canary, status, observed, new Date(startMs + now));
+    status = res.status;
+    apply(res.actions);
+    // event and post-rollout hooks are fire-and-forget: their answers are not reported.
+    pendingRequest = {
+      webhooks: res.actions.flatMap((a) =>
+        a.type === 'CallWebhook' && a.hookType !== 'event' && a.hookType !== 'post-rollout'
+          ? [{ name: a.name, hookType: a.hookType }]
+          : [],
+      ),
+      metrics: res.actions.flatMap((a) => (a.type === 'RunMetricChecks' ? a.metrics : [])),
+    };
+    if (status.phase !== lastPhase && Number.isFinite(releaseAt))
+      say(
+        now,
+        'canary',
+        `${res.transition}: phase ${status.phase}, weight ${status.canaryWeight ?? 0}, failed checks ${status.failedChecks ?? 0}`,
+      );
+    lastPhase = status.phase;
+
+    if (Number.isFinite(releaseAt) && decidedAt === undefined) {
+      if (res.actions.some((a) => a.type === 'Promote')) {
+        outcome = 'promoted';
+        reason = `${target} spec copied to ${primary}`;
+        decidedAt = now;
+      } else if (status.phase === 'Failed') {
+        outcome = 'aborted';
+        const why = res.actions.find((a) => a.type === 'EmitEvent' && a.eventType === 'Warning');
+        reason = why?.type === 'EmitEvent' ? why.message : 'Canary failed';
+        decidedAt = now;
+      }
+    }
+    const final = status.phase === 'Succeeded' || status.phase === 'Failed';
+    if (decidedAt !== undefined && (final || now - decidedAt >= SETTLE_MS)) break;
+    if (decidedAt === undefined && Number.isFinite(releaseAt) && now - releaseAt >= maxMs) break;
+
+    const requeue = res.actions.find((a) => a.type === 'Requeue');
+    const afterMs = requeue?.type === 'Requeue' ? requeue.afterSeconds * 1000 : 60_000;
+    let next = now + afterMs;
+    if (!Number.isFinite(releaseAt) && next > WARMUP_MS && status.phase === 'Initialized')
+      next = Math.max(now + 1, WARMUP_MS);
+    now = next;
+  }
+  const c = Number.isFinite(releaseAt)
+    ? traffic.counts(['new'], releaseAt, decidedAt ?? now)
+    : { requests: 0, errors: 0 };
+  if (outcome === 'undecided')
+    reason = `phase ${status?.phase ?? '(none)'}, weight ${status?.canaryWeight ?? 0}`;
+  return {
+    kind: 'Canary',
+    name,
+    scenario: sc.name,
+    scenarioDescription: sc.description,
+    seed: opts.seed,
+    outcome,
+    reason,
+    ...(decidedAt !== undefined ? { decidedAfterMs: decidedAt - releaseAt } : {}),
+    simulatedMs: Number.isFinite(releaseAt) ? now - releaseAt : 0,
+    newVersion: { requests: c.requests, failed: c.errors },
+    finalPhase: status?.phase ?? '',
+    notes: [...notes],
+    timeline,
+  };
+}
