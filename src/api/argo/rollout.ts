@@ -889,7 +889,8 @@ export type RolloutPhase = (typeof rolloutPhases)[number];
  * not on this result.
  */
 export function applyRolloutDefaults(rollout: Rollout): Rollout {
-  const out = structuredClone(rollout);
+  // Only the spec gets defaults; the status is shared, not copied (the engine calls this every pass).
+  const out: Rollout = { ...rollout, spec: structuredClone(rollout.spec) };
   const spec = out.spec;
   spec.replicas ??= rolloutDefaults.replicas;
   spec.revisionHistoryLimit ??= rolloutDefaults.revisionHistoryLimit;
