@@ -18,8 +18,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { Io } from '../src/cli/io.js';
-import { run } from '../src/cli/main.js';
+import { runCli } from '../src/testing/cli.js';
 
 const corpusDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'invalid');
 const GAPS = 'gaps';
@@ -102,21 +101,7 @@ function parseOutput(out: string): { reported: Reported[]; unparsed: string[] } 
   return { reported, unparsed };
 }
 
-async function lint(file: string) {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: (t) => {
-      out += t;
-    },
-    err: (t) => {
-      err += t;
-    },
-    stdin: () => '',
-  };
-  const code = await run(['lint', '-f', file], io);
-  return { code, out, err };
-}
+const lint = (file: string) => runCli(['lint', '-f', file]);
 
 const key = (d: { code: string; path: string }) => `${d.code} at ${d.path}`;
 

@@ -1,24 +1,9 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../testing/cli.js';
 import { hasShared, repoDir, sharedDir } from '../testing/upstream.js';
-import type { Io } from './io.js';
-import { run } from './main.js';
 
-async function vireo(args: string[], stdin = '', invokedAs = 'vireo') {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: (t) => {
-      out += t;
-    },
-    err: (t) => {
-      err += t;
-    },
-    stdin: () => stdin,
-  };
-  const code = await run(args, io, invokedAs);
-  return { code, out, err };
-}
+const vireo = runCli;
 
 const ex = (f: string) => path.join(repoDir, 'examples', f);
 const seed = (f: string) => path.join(sharedDir, 'examples', f);

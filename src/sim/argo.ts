@@ -14,12 +14,13 @@ import type { ManifestObject } from '../api/kind.js';
 import { isCompleted, type Observation, reconcileAnalysisRun } from '../engine/analysis/engine.js';
 import { reconcileCanary } from '../engine/argo/machine.js';
 import type { CanaryAction, CanaryObservation } from '../engine/argo/types.js';
-import { measure, modelQuery } from './metrics.js';
+import { describeModel, measure, modelQuery } from './metrics.js';
 import { Platform } from './platform.js';
 import { seededRandom } from './random.js';
 import type { Outcome, SimulationReport, TimelineEntry } from './report.js';
 import { BASELINE, type Scenario } from './scenarios.js';
-import { type Role, type Routing, Traffic } from './traffic.js';
+import type { Role, Routing } from './traffic.js';
+import { simulatedWorld, WARMUP_MS } from './world.js';
 
 export interface SimulateOptions {
   seed: number;
@@ -35,12 +36,10 @@ export interface SimulateOptions {
 
 export const OLD_HASH = '5d8b9c7f4';
 export const NEW_HASH = '7c6f9d8b5';
-const WARMUP_MS = 3 * 60_000;
 const IDLE_MS = 30_000;
 const WATCH_MS = 1_000;
 /** How long to follow the controller after its decision. */
 const SETTLE_MS = 2 * 60_000;
-export const DEFAULT_START_MS = Date.parse('2026-01-05T10:00:00Z');
 
 interface SimRun {
   run: AnalysisRun;
@@ -62,30 +61,12 @@ export function simulateRollout(
   opts: SimulateOptions,
 ): SimulationReport {
   const name = input.metadata?.name ?? 'rollout';
-  const startMs = opts.startMs ?? DEFAULT_START_MS;
-  const random = seededRandom(opts.seed);
-  const platform = new Platform({
-    readyDelayMs: opts.readyDelayMs ?? 10_000,
-    ...(sc.crashAfterMs !== undefined ? { crash: { role: 'new' as Role, afterMs: sc.crashAfterMs } } : {}),
-  });
-  let releaseAt = Number.POSITIVE_INFINITY;
-  const traffic = new Traffic(
-    {
-      rps: opts.rps ?? 20,
-      diurnalAmplitude: 0.3,
-      startMs,
-      health: (role, at) => (role === 'new' ? sc.newHealth(Math.max(0, at - releaseAt)) : BASELINE),
-    },
-    random,
-  );
+  const w = simulatedWorld(sc, opts);
+  const { platform, traffic, notes, timeline, say } = w;
   const roleOf = (hash: string | undefined): Role => (hash === NEW_HASH ? 'new' : 'old');
   const canary = input.spec.strategy?.canary;
   const routed = canary?.trafficRouting !== undefined;
   const maxWeight = canary?.trafficRouting?.maxTrafficWeight ?? 100;
-  const notes = new Set<string>();
-  const timeline: TimelineEntry[] = [];
-  const say = (at: number, source: string, message: string) =>
-    timeline.push({ atMs: at - (Number.isFinite(releaseAt) ? releaseAt : WARMUP_MS), source, message });
 
   let rollout: Rollout = structuredClone(input);
   let podHash = OLD_HASH;
@@ -211,9 +192,7 @@ export function simulateRollout(
       notes.add(`metric ${m.name}: the simulator cannot tell what its ${providerName} query measures`);
       return { metric: m.name, phase: 'Error', message: 'simulator: cannot model this query' };
     }
-    notes.add(
-      `metric ${m.name} read as ${model.kind}${model.percent ? ' (percent)' : ''} of ${model.roles.length === 1 ? 'the new version' : 'all traffic'} over ${model.rangeMs / 1000}s`,
-    );
+    notes.add(describeModel(m.name, model));
     const r = measure(traffic, model, now);
     if ('error' in r) return { metric: m.name, phase: 'Error', message: r.error };
     // Prometheus returns a vector: an empty one when no series matched.
@@ -309,18 +288,18 @@ export function simulateRollout(
 
   for (let calls = 0; calls < 1_000_000; calls++) {
     traffic.advanceTo(now, routing());
-    if (!Number.isFinite(releaseAt) && now >= WARMUP_MS && rollout.status?.phase === 'Healthy') {
-      releaseAt = now;
+    if (!w.released && now >= WARMUP_MS && rollout.status?.phase === 'Healthy') {
+      w.releaseAt = now;
       podHash = NEW_HASH;
       say(now, 'user', `new revision ${NEW_HASH} (scenario ${sc.name})`);
     }
     reconcileRuns();
-    const res = reconcileCanary(rollout, observe(), new Date(startMs + now));
+    const res = reconcileCanary(rollout, observe(), new Date(w.startMs + now));
     rollout = { ...rollout, status: res.status };
     apply(res.actions);
     const st: RolloutStatus = res.status;
     const state = `${res.from}/${st.currentStepIndex ?? ''}`;
-    if (Number.isFinite(releaseAt) && (st.phase !== lastPhase || state !== lastState)) {
+    if (w.released && (st.phase !== lastPhase || state !== lastState)) {
       say(
         now,
         'rollout',
@@ -330,7 +309,7 @@ export function simulateRollout(
     lastPhase = st.phase ?? '';
     lastState = state;
 
-    if (Number.isFinite(releaseAt) && decidedAt === undefined) {
+    if (w.released && decidedAt === undefined) {
       if (st.abort === true) {
         outcome = 'aborted';
         reason = st.message ?? 'aborted';
@@ -343,7 +322,7 @@ export function simulateRollout(
     }
     // After the decision, let the controller finish (old pods scaled down, phase settled).
     if (decidedAt !== undefined && (settled(st, outcome) || now - decidedAt >= SETTLE_MS)) break;
-    if (decidedAt === undefined && Number.isFinite(releaseAt) && now - releaseAt >= maxMs) break;
+    if (decidedAt === undefined && w.released && now - w.releaseAt >= maxMs) break;
 
     // Next wake: the machine's requeue, a watch event after acting, a pod change, an analysis run.
     const wakes: number[] = [now + IDLE_MS];
@@ -359,13 +338,13 @@ export function simulateRollout(
       if (r.pending.length > 0 || r.run.status === undefined || r.run.spec.terminate)
         wakes.push(now + WATCH_MS);
     }
-    if (!Number.isFinite(releaseAt) && now < WARMUP_MS) wakes.push(WARMUP_MS);
-    if (Number.isFinite(releaseAt)) wakes.push(releaseAt + maxMs);
+    if (!w.released && now < WARMUP_MS) wakes.push(WARMUP_MS);
+    if (w.released) wakes.push(w.releaseAt + maxMs);
     if (decidedAt !== undefined) wakes.push(decidedAt + SETTLE_MS);
     now = Math.min(...wakes.filter((t) => t > now));
   }
-  if (Number.isFinite(releaseAt)) {
-    const c = traffic.counts(['new'], releaseAt, decidedAt ?? now);
+  if (w.released) {
+    const c = traffic.counts(['new'], w.releaseAt, decidedAt ?? now);
     newRequests = { requests: c.requests, failed: c.errors };
   }
   if (outcome === 'undecided') reason = waitingFor(rollout.status ?? {});
@@ -377,8 +356,8 @@ export function simulateRollout(
     seed: opts.seed,
     outcome,
     reason,
-    ...(decidedAt !== undefined ? { decidedAfterMs: decidedAt - releaseAt } : {}),
-    simulatedMs: Number.isFinite(releaseAt) ? now - releaseAt : 0,
+    ...(decidedAt !== undefined ? { decidedAfterMs: decidedAt - w.releaseAt } : {}),
+    simulatedMs: w.released ? now - w.releaseAt : 0,
     newVersion: newRequests,
     finalPhase: rollout.status?.phase ?? '',
     notes: [...notes],

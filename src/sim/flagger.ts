@@ -10,7 +10,12 @@
 
 import { parseGoDuration } from '../api/duration.js';
 import type { Canary } from '../api/flagger/canary.js';
-import { BUILTIN_METRICS, getAnalysis, progressDeadlineSeconds } from '../api/flagger/canary-defaults.js';
+import {
+  analysisInterval,
+  BUILTIN_METRICS,
+  getAnalysis,
+  progressDeadlineSeconds,
+} from '../api/flagger/canary-defaults.js';
 import type { ManifestObject } from '../api/kind.js';
 import { tick } from '../engine/flagger/machine.js';
 import type {
@@ -22,19 +27,22 @@ import type {
   Readiness,
 } from '../engine/flagger/types.js';
 import type { SimulateOptions } from './argo.js';
-import { DEFAULT_START_MS } from './argo.js';
-import { measure, modelQuery } from './metrics.js';
+import { describeModel, measure, modelQuery } from './metrics.js';
 import { Platform } from './platform.js';
 import { seededRandom } from './random.js';
 import type { Outcome, SimulationReport, TimelineEntry } from './report.js';
 import { BASELINE, type Scenario } from './scenarios.js';
-import { type Role, type Routing, Traffic } from './traffic.js';
+import type { Role, Routing } from './traffic.js';
+import { simulatedWorld, WARMUP_MS } from './world.js';
 
 const OLD_SPEC = 'spec-old';
 const NEW_SPEC = 'spec-new';
-const WARMUP_MS = 3 * 60_000;
 const SETTLE_MS = 5 * 60_000;
 const BUILTIN: ReadonlySet<string> = new Set(BUILTIN_METRICS);
+/** A/B testing: share of requests that match the canary's header/cookie rules. */
+const AB_MATCH_SHARE = 0.05;
+/** A load-test hook whose rate cannot be read. */
+const DEFAULT_LOAD_RPS = 10;
 
 const obj = (v: unknown): Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
@@ -49,7 +57,6 @@ export function simulateCanary(
   const namespace = canary.metadata?.namespace ?? 'default';
   const target = String(obj(canary.spec?.targetRef).name ?? name);
   const primary = `${target}-primary`;
-  const startMs = opts.startMs ?? DEFAULT_START_MS;
   const deadlineMs = progressDeadlineSeconds(canary) * 1000;
   const deployment = others.find(
     (o) =>
@@ -59,29 +66,25 @@ export function simulateCanary(
   );
   const replicas = Number(obj(deployment?.spec).replicas ?? 1) || 1;
 
-  const random = seededRandom(opts.seed);
-  const platform = new Platform({
-    readyDelayMs: opts.readyDelayMs ?? 10_000,
-    ...(sc.crashAfterMs !== undefined ? { crash: { role: 'new' as Role, afterMs: sc.crashAfterMs } } : {}),
-  });
-  let releaseAt = Number.POSITIVE_INFINITY;
-  const traffic = new Traffic(
-    {
-      rps: opts.rps ?? 20,
-      diurnalAmplitude: 0.3,
-      startMs,
-      health: (role, at) => (role === 'new' ? sc.newHealth(Math.max(0, at - releaseAt)) : BASELINE),
-    },
-    random,
-  );
-  const notes = new Set<string>([
-    'webhooks and approval gates answer "ok" (rollback gates stay closed) in the simulator',
-  ]);
-  if (getAnalysis(canary)?.match !== undefined)
-    notes.add('header/cookie matches (A/B) are not modelled: the canary gets only weighted traffic');
-  const timeline: TimelineEntry[] = [];
-  const say = (at: number, source: string, message: string) =>
-    timeline.push({ atMs: at - (Number.isFinite(releaseAt) ? releaseAt : WARMUP_MS), source, message });
+  const w = simulatedWorld(sc, opts);
+  const { platform, traffic, notes, timeline, say } = w;
+  notes.add('webhooks and approval gates answer "ok" (rollback gates stay closed) in the simulator');
+  const analysis = getAnalysis(canary);
+  const abMatchShare = Array.isArray(analysis?.match) ? AB_MATCH_SHARE : undefined;
+  if (abMatchShare !== undefined)
+    notes.add(`A/B: ${abMatchShare * 100} % of requests are assumed to match the header/cookie rules`);
+  const loadCommands = new Map<string, string>();
+  for (const h of Array.isArray(analysis?.webhooks) ? analysis.webhooks : []) {
+    const hook = obj(h);
+    const cmd = obj(hook.metadata).cmd;
+    if (
+      (hook.type ?? 'rollout') === 'rollout' &&
+      typeof cmd === 'string' &&
+      /\b(hey|ab|wrk|k6|curl)\b/.test(cmd)
+    )
+      loadCommands.set(String(hook.name), cmd);
+  }
+  let load = { until: 0, rps: 0 };
 
   let specHash = OLD_SPEC;
   let routes = { primary: 100, canary: 0, mirrored: false };
@@ -120,17 +123,19 @@ export function simulateCanary(
     };
   };
 
-  const routing = (): Routing => {
+  /** How requests split at `at`: routes apply to all requests, or only to header-matched ones (A/B). */
+  const routingAt = (at: number): Routing => {
     let newUp = 0;
     let oldUp = 0;
     let newDown = 0;
     let oldDown = 0;
+    const routed = abMatchShare ?? 1;
     for (const [workload, share] of [
-      [primary, routes.primary / 100],
-      [target, routes.canary / 100],
+      [primary, (routed * routes.primary) / 100 + (1 - routed)],
+      [target, (routed * routes.canary) / 100],
     ] as const) {
       if (share <= 0) continue;
-      const serving = platform.servingByRole(workload, now);
+      const serving = platform.servingByRole(workload, at);
       const total = serving.new + serving.old;
       if (total > 0) {
         newUp += (share * serving.new) / total;
@@ -140,11 +145,39 @@ export function simulateCanary(
     }
     const newShare = newUp + newDown;
     const oldShare = oldUp + oldDown;
+    const canaryServing = platform.servingByRole(target, at).new > 0;
+    const direct = at < load.until ? load.rps : 0;
     return {
       newShare: newShare + oldShare > 0 ? newShare / (newShare + oldShare) : 0,
-      newDown: newShare > 0 ? newDown / newShare : 0,
+      newDown: newShare > 0 ? newDown / newShare : direct > 0 && !canaryServing ? 1 : 0,
       oldDown: oldShare > 0 ? oldDown / oldShare : 0,
+      ...(direct > 0 ? { newDirectRps: direct } : {}),
     };
+  };
+
+  /** Generate traffic up to `to`, split where pods change or a load test ends. */
+  const advanceTraffic = (to: number) => {
+    let t = traffic.seconds * 1000;
+    while (t < to) {
+      const cuts = [to, platform.nextChange(t), load.until > t ? load.until : undefined];
+      const next = Math.min(...cuts.filter((x): x is number => x !== undefined && x > t));
+      traffic.advanceTo(next, routingAt(t));
+      t = Math.max(next, t + 1000);
+    }
+  };
+
+  /** A rollout hook that runs a load tester (`hey -z 1m -q 10 -c 2 URL`) sends traffic to the canary. */
+  const startLoad = (hookName: string) => {
+    const cmd = loadCommands.get(hookName);
+    if (cmd === undefined) return;
+    const q = Number(/-q\s+(\d+)/.exec(cmd)?.[1] ?? Number.NaN);
+    const c = Number(/-c\s+(\d+)/.exec(cmd)?.[1] ?? 1);
+    const z = parseGoDuration(/-z\s+(\S+)/.exec(cmd)?.[1] ?? '') ?? analysisInterval(canary) * 1000;
+    const rps = Number.isFinite(q) ? q * c : DEFAULT_LOAD_RPS;
+    if (!Number.isFinite(q))
+      notes.add(`load test ${hookName}: rate not given with -q, assumed ${DEFAULT_LOAD_RPS} rps`);
+    notes.add(`load test ${hookName} sends ${rps} rps to the canary for ${z / 1000}s per call`);
+    load = { until: now + z, rps };
   };
 
   const metricResult = (m: MetricRequest): MetricResult => {
@@ -173,7 +206,7 @@ export function simulateCanary(
       return { error: 'simulator: cannot model this query' };
     }
     notes.add(
-      `metric ${m.name} read as ${model.kind}${model.percent ? ' (percent)' : ''}${model.kind === 'latency' ? ` p${Math.round(model.quantile * 100)} in ${model.seconds ? 's' : 'ms'}` : ''} of ${model.roles.length === 1 ? 'the new version' : 'all traffic'} over ${model.rangeMs / 1000}s`,
+      `metric ${m.name} read as ${model.kind}${model.percent ? ' (percent)' : ''}${model.kind === 'latency' ? ` p${Math.round(model.quantile * 100)} in ${model.seconds ? 's' : 'ms'}` : ''} of ${model.roles.includes('old') ? 'all traffic' : 'the new version'} over ${model.rangeMs / 1000}s`,
     );
     const r = measure(traffic, model, now);
     if ('error' in r) return { error: r.error };
@@ -236,9 +269,9 @@ export function simulateCanary(
   platform.seed(target, replicas, 'old');
 
   for (let calls = 0; calls < 1_000_000; calls++) {
-    traffic.advanceTo(now, routing());
-    if (!Number.isFinite(releaseAt) && now >= WARMUP_MS && status?.phase === 'Initialized') {
-      releaseAt = now;
+    advanceTraffic(now);
+    if (!w.released && now >= WARMUP_MS && status?.phase === 'Initialized') {
+      w.releaseAt = now;
       specHash = NEW_SPEC;
       // The new template rolls the (scaled-down) target; Flagger scales it up when it sees the change.
       platform.replace(target, now, 'new');
@@ -266,6 +299,7 @@ export function simulateCanary(
     }
     for (const h of pendingRequest.webhooks) {
       const r = webhooks[h.name];
+      if (h.hookType === 'rollout' && r?.ok) startLoad(h.name);
       say(
         now,
         'webhook',
@@ -282,7 +316,7 @@ export function simulateCanary(
       ...(pendingRequest.webhooks.length > 0 ? { webhooks } : {}),
       ...(pendingRequest.metrics.length > 0 ? { metrics } : {}),
     };
-    const res = tick(canary, status, observed, new Date(startMs + now));
+    const res = tick(canary, status, observed, new Date(w.startMs + now));
     status = res.status;
     apply(res.actions);
     // event and post-rollout hooks are fire-and-forget: their answers are not reported.
@@ -294,7 +328,7 @@ export function simulateCanary(
       ),
       metrics: res.actions.flatMap((a) => (a.type === 'RunMetricChecks' ? a.metrics : [])),
     };
-    if (status.phase !== lastPhase && Number.isFinite(releaseAt))
+    if (status.phase !== lastPhase && w.released)
       say(
         now,
         'canary',
@@ -302,7 +336,7 @@ export function simulateCanary(
       );
     lastPhase = status.phase;
 
-    if (Number.isFinite(releaseAt) && decidedAt === undefined) {
+    if (w.released && decidedAt === undefined) {
       if (res.actions.some((a) => a.type === 'Promote')) {
         outcome = 'promoted';
         reason = `${target} spec copied to ${primary}`;
@@ -316,18 +350,18 @@ export function simulateCanary(
     }
     const final = status.phase === 'Succeeded' || status.phase === 'Failed';
     if (decidedAt !== undefined && (final || now - decidedAt >= SETTLE_MS)) break;
-    if (decidedAt === undefined && Number.isFinite(releaseAt) && now - releaseAt >= maxMs) break;
+    if (decidedAt === undefined && w.released && now - w.releaseAt >= maxMs) break;
 
     const requeue = res.actions.find((a) => a.type === 'Requeue');
     const afterMs = requeue?.type === 'Requeue' ? requeue.afterSeconds * 1000 : 60_000;
     let next = now + afterMs;
-    if (!Number.isFinite(releaseAt) && next > WARMUP_MS && status.phase === 'Initialized')
+    if (!w.released && next > WARMUP_MS && status.phase === 'Initialized')
       next = Math.max(now + 1, WARMUP_MS);
     now = next;
   }
-  const c = Number.isFinite(releaseAt)
-    ? traffic.counts(['new'], releaseAt, decidedAt ?? now)
-    : { requests: 0, errors: 0 };
+  const none = { requests: 0, errors: 0 };
+  const c = w.released ? traffic.counts(['new'], w.releaseAt, decidedAt ?? now) : none;
+  const t = w.released ? traffic.counts(['test'], w.releaseAt, decidedAt ?? now) : none;
   if (outcome === 'undecided')
     reason = `phase ${status?.phase ?? '(none)'}, weight ${status?.canaryWeight ?? 0}`;
   return {
@@ -338,9 +372,10 @@ export function simulateCanary(
     seed: opts.seed,
     outcome,
     reason,
-    ...(decidedAt !== undefined ? { decidedAfterMs: decidedAt - releaseAt } : {}),
-    simulatedMs: Number.isFinite(releaseAt) ? now - releaseAt : 0,
+    ...(decidedAt !== undefined ? { decidedAfterMs: decidedAt - w.releaseAt } : {}),
+    simulatedMs: w.released ? now - w.releaseAt : 0,
     newVersion: { requests: c.requests, failed: c.errors },
+    ...(t.requests > 0 ? { loadTest: { requests: t.requests, failed: t.errors } } : {}),
     finalPhase: status?.phase ?? '',
     notes: [...notes],
     timeline,

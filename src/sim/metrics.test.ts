@@ -15,39 +15,39 @@ describe('modelQuery', () => {
       name: 'success-rate',
       query: SEED000,
       opts: {},
-      want: { kind: 'success', roles: ['old', 'new'], percent: false, rangeMs: 60_000 },
+      want: { kind: 'success', roles: ['old', 'new', 'test'], percent: false, rangeMs: 60_000 },
     },
     {
       name: 'request-success-rate',
       query: undefined,
       opts: { flaggerBuiltin: true, intervalMs: 60_000 },
-      want: { kind: 'success', roles: ['new'], percent: true, rangeMs: 60_000 },
+      want: { kind: 'success', roles: ['new', 'test'], percent: true, rangeMs: 60_000 },
     },
     {
       name: 'request-duration',
       query: undefined,
       opts: { flaggerBuiltin: true, intervalMs: 30_000 },
-      want: { kind: 'latency', roles: ['new'], seconds: false, quantile: 0.99, rangeMs: 30_000 },
+      want: { kind: 'latency', roles: ['new', 'test'], seconds: false, quantile: 0.99, rangeMs: 30_000 },
     },
     {
       name: '404s percentage',
       query:
         '100 - sum(rate(istio_requests_total{destination_workload="{{ target }}",response_code!="404"}[{{ interval }}]))',
       opts: { flaggerTemplate: true, intervalMs: 60_000 },
-      want: { kind: 'not-found', roles: ['new'], percent: true, rangeMs: 60_000 },
+      want: { kind: 'not-found', roles: ['new', 'test'], percent: true, rangeMs: 60_000 },
     },
     {
       name: 'p95',
       query:
         'histogram_quantile(0.95, sum(rate(http_request_duration_seconds_bucket{pod=~".*-canary-.*"}[5m])) by (le))',
       opts: {},
-      want: { kind: 'latency', roles: ['new'], seconds: true, quantile: 0.95, rangeMs: 300_000 },
+      want: { kind: 'latency', roles: ['new', 'test'], seconds: true, quantile: 0.95, rangeMs: 300_000 },
     },
     {
       name: 'errors',
       query: 'sum(rate(http_requests_total{code=~"5.."}[2m])) / sum(rate(http_requests_total[2m])) * 100',
       opts: {},
-      want: { kind: 'error', roles: ['old', 'new'], percent: true, rangeMs: 120_000 },
+      want: { kind: 'error', roles: ['old', 'new', 'test'], percent: true, rangeMs: 120_000 },
     },
   ])('$name', ({ name, query, opts, want }) => {
     expect(modelQuery(name, query, opts)).toMatchObject(want);

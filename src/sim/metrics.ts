@@ -14,13 +14,14 @@
  * A query the simulator cannot read is an error measurement that says so, never a made-up value.
  */
 import { parseGoDuration } from '../api/duration.js';
-import type { Role, Traffic } from './traffic.js';
+import type { Series, Traffic } from './traffic.js';
 
 export type QueryKind = 'success' | 'error' | 'latency' | 'not-found';
 
 export interface QueryModel {
   kind: QueryKind;
-  roles: Role[];
+  /** Request series the query sees (test traffic from load testers reaches the new version too). */
+  roles: Series[];
   percent: boolean;
   /** Latency unit (ms or s). */
   seconds: boolean;
@@ -61,7 +62,7 @@ export function modelQuery(
     rangeMs = opts.intervalMs ?? DEFAULT_RANGE_MS;
   return {
     kind,
-    roles: canaryOnly ? ['new'] : ['old', 'new'],
+    roles: canaryOnly ? ['new', 'test'] : ['old', 'new', 'test'],
     percent,
     seconds,
     quantile: quantile > 0 && quantile < 1 ? quantile : 0.99,
@@ -88,4 +89,11 @@ export function measure(traffic: Traffic, m: QueryModel, atMs: number): Measured
       return { value: m.seconds ? ms / 1000 : ms };
     }
   }
+}
+
+/** One line for the report: how the simulator read a metric's query. */
+export function describeModel(metric: string, m: QueryModel): string {
+  const unit = m.kind === 'latency' ? ` p${Math.round(m.quantile * 100)} in ${m.seconds ? 's' : 'ms'}` : '';
+  const of = m.roles.includes('old') ? 'all traffic' : 'the new version';
+  return `metric ${metric} read as ${m.kind}${m.percent ? ' (percent)' : ''}${unit} of ${of} over ${m.rangeMs / 1000}s`;
 }

@@ -24,8 +24,10 @@ export interface SimulationReport {
   decidedAfterMs?: number;
   /** Simulated time covered after the release started. */
   simulatedMs: number;
-  /** Requests served by the new version before the decision (or the end of the simulation). */
+  /** Users' requests served by the new version before the decision (or the end of the simulation). */
   newVersion: { requests: number; failed: number };
+  /** Synthetic requests a load-test webhook sent to the new version (not users'), when any. */
+  loadTest?: { requests: number; failed: number };
   /** Final phase as the controller wrote it (Argo status.phase / Flagger status.phase). */
   finalPhase: string;
   /** Assumptions the simulator made that a reader should know (e.g. how it read a query). */
@@ -62,6 +64,10 @@ export function formatReport(r: SimulationReport): string {
       ? ` (${((100 * r.newVersion.failed) / r.newVersion.requests).toFixed(1)} %)`
       : '';
   lines.push(`new version:    ${r.newVersion.requests} requests, ${r.newVersion.failed} failed${pct}`);
+  if (r.loadTest)
+    lines.push(
+      `load test:      ${r.loadTest.requests} requests, ${r.loadTest.failed} failed (not counted above)`,
+    );
   for (const n of r.notes) lines.push(`note:           ${n}`);
   return `${lines.join('\n')}\n`;
 }

@@ -21,6 +21,8 @@ export interface Health {
 }
 
 export type Role = 'old' | 'new';
+/** Request series: users' requests to each version, and synthetic test requests to the new one. */
+export type Series = Role | 'test';
 
 /** How traffic is split right now (the adapter derives it from routes and ready pods). */
 export interface Routing {
@@ -29,6 +31,8 @@ export interface Routing {
   /** Share of each version's requests that reach no ready pod and fail (503), 0..1. */
   newDown: number;
   oldDown: number;
+  /** Requests per second sent straight to the new version, outside the router (a load tester). */
+  newDirectRps?: number;
 }
 
 export interface TrafficOptions {
@@ -52,9 +56,10 @@ const PEAK_S = 14 * 3600;
 
 export class Traffic {
   /** Running totals per second boundary: index i = totals over seconds [0, i). */
-  private readonly totals: Record<Role, { requests: number[]; errors: number[] }> = {
+  private readonly totals: Record<Series, { requests: number[]; errors: number[] }> = {
     old: { requests: [0], errors: [0] },
     new: { requests: [0], errors: [0] },
+    test: { requests: [0], errors: [0] },
   };
 
   constructor(
@@ -82,22 +87,24 @@ export class Traffic {
       const total = r.poisson(this.rateAt(s));
       const share = Math.min(1, Math.max(0, routing.newShare));
       const toNew = r.binomial(total, share);
+      const direct = routing.newDirectRps ? r.poisson(routing.newDirectRps) : 0;
       this.push('new', s, toNew, routing.newDown);
       this.push('old', s, total - toNew, routing.oldDown);
+      this.push('test', s, direct, routing.newDown);
     }
   }
 
-  private push(role: Role, s: number, requests: number, down: number): void {
-    const t = this.totals[role];
+  private push(series: Series, s: number, requests: number, down: number): void {
+    const t = this.totals[series];
     const unserved = this.random.binomial(requests, down);
-    const errors =
-      unserved + this.random.binomial(requests - unserved, this.opts.health(role, s * 1000).errorRate);
+    const health = this.opts.health(series === 'test' ? 'new' : series, s * 1000);
+    const errors = unserved + this.random.binomial(requests - unserved, health.errorRate);
     t.requests.push((t.requests.at(-1) as number) + requests);
     t.errors.push((t.errors.at(-1) as number) + errors);
   }
 
   /** Requests and errors of `roles` in [fromMs, toMs) (clamped to what was generated). */
-  counts(roles: readonly Role[], fromMs: number, toMs: number): Counts {
+  counts(roles: readonly Series[], fromMs: number, toMs: number): Counts {
     const hi = Math.min(this.seconds, Math.max(0, Math.floor(toMs / 1000)));
     const lo = Math.min(hi, Math.max(0, Math.floor(fromMs / 1000)));
     let requests = 0;
@@ -114,11 +121,11 @@ export class Traffic {
    * The q-quantile of latency over [fromMs, toMs) for `roles`: the mixture of each version's
    * distribution (at the window's end) weighted by its requests. Undefined without requests.
    */
-  latencyQuantile(q: number, roles: readonly Role[], fromMs: number, toMs: number): number | undefined {
+  latencyQuantile(q: number, roles: readonly Series[], fromMs: number, toMs: number): number | undefined {
     const parts = roles
       .map((role) => ({
         n: this.counts([role], fromMs, toMs).requests,
-        lat: this.opts.health(role, toMs).latency,
+        lat: this.opts.health(role === 'test' ? 'new' : role, toMs).latency,
       }))
       .filter((p) => p.n > 0);
     const n = parts.reduce((a, p) => a + p.n, 0);

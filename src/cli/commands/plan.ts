@@ -1,7 +1,6 @@
-import { formatDiagnostic } from '../../api/diagnostics.js';
 import { earliestAbortText, formatSeconds, type Plan, planFor } from '../../plan/plan.js';
-import { ExitCode, type Io, type OutputFormat, readSources, renderData, UsageError } from '../io.js';
-import { lintSources } from './lint.js';
+import { ExitCode, type Io, type OutputFormat, renderData } from '../io.js';
+import { lintedReleases } from './releases.js';
 
 export interface PlanOptions {
   files: string[];
@@ -11,26 +10,9 @@ export interface PlanOptions {
 }
 
 export function runPlan(opts: PlanOptions, io: Io): number {
-  const sources = readSources(opts.files, io.stdin);
-  const { objects, diagnostics } = lintSources(sources);
-  const errors = diagnostics.filter((d) => d.severity === 'error');
-  if (errors.length > 0) {
-    for (const d of errors) io.err(`${formatDiagnostic(d)}\n`);
-    io.err(`cannot plan: ${errors.length} error(s); run vireo lint for details\n`);
-    return ExitCode.findings;
-  }
-  const releases = objects.filter(
-    (o) =>
-      (o.object.apiVersion === 'argoproj.io/v1alpha1' && o.object.kind === 'Rollout') ||
-      (o.object.apiVersion === 'flagger.app/v1beta1' && o.object.kind === 'Canary'),
-  );
-  const chosen = opts.name ? releases.filter((o) => o.object.metadata?.name === opts.name) : releases;
-  if (chosen.length === 0)
-    throw new UsageError(
-      opts.name
-        ? `no Rollout or Canary named ${opts.name} in the given files (found: ${releases.map((r) => r.object.metadata?.name).join(', ') || 'none'})`
-        : 'no Rollout or Canary in the given files',
-    );
+  const picked = lintedReleases(opts.files, io, 'plan', opts.name);
+  if (typeof picked === 'number') return picked;
+  const { objects, chosen } = picked;
   const all = objects.map((o) => o.object);
   const plans = chosen.map((o) => planFor(o.object, all));
   if (opts.output !== 'text') {

@@ -1,24 +1,9 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../../testing/cli.js';
 import { hasShared, sharedDir } from '../../testing/upstream.js';
-import type { Io } from '../io.js';
-import { run } from '../main.js';
 
-async function vireo(args: string[]) {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: (t) => {
-      out += t;
-    },
-    err: (t) => {
-      err += t;
-    },
-    stdin: () => '',
-  };
-  const code = await run(args, io);
-  return { code, out, err };
-}
+const vireo = (args: string[]) => runCli(args);
 
 const seed = (f: string) => path.join(sharedDir, 'examples', f);
 const SEED000 = seed('seed-000-rollout-with-analysis.yaml');

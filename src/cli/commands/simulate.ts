@@ -1,7 +1,6 @@
-import { formatDiagnostic } from '../../api/diagnostics.js';
-import { formatReport, isCanary, isRollout, type ScenarioName, simulate } from '../../sim/simulate.js';
-import { ExitCode, type Io, type OutputFormat, readSources, renderData, UsageError } from '../io.js';
-import { lintSources } from './lint.js';
+import { formatReport, type ScenarioName, simulate } from '../../sim/simulate.js';
+import { ExitCode, type Io, type OutputFormat, renderData, UsageError } from '../io.js';
+import { lintedReleases } from './releases.js';
 
 export interface SimulateCliOptions {
   files: string[];
@@ -18,22 +17,9 @@ export interface SimulateCliOptions {
 }
 
 export function runSimulate(opts: SimulateCliOptions, io: Io): number {
-  const sources = readSources(opts.files, io.stdin);
-  const { objects, diagnostics } = lintSources(sources);
-  const errors = diagnostics.filter((d) => d.severity === 'error');
-  if (errors.length > 0) {
-    for (const d of errors) io.err(`${formatDiagnostic(d)}\n`);
-    io.err(`cannot simulate: ${errors.length} error(s); run vireo lint for details\n`);
-    return ExitCode.findings;
-  }
-  const releases = objects.filter((o) => isRollout(o.object) || isCanary(o.object));
-  const chosen = opts.name ? releases.filter((o) => o.object.metadata?.name === opts.name) : releases;
-  if (chosen.length === 0)
-    throw new UsageError(
-      opts.name
-        ? `no Rollout or Canary named ${opts.name} in the given files (found: ${releases.map((r) => r.object.metadata?.name).join(', ') || 'none'})`
-        : 'no Rollout or Canary in the given files',
-    );
+  const picked = lintedReleases(opts.files, io, 'simulate', opts.name);
+  if (typeof picked === 'number') return picked;
+  const { objects, chosen } = picked;
   if (chosen.length > 1)
     throw new UsageError(
       `the files hold ${chosen.length} releases (${chosen.map((r) => r.object.metadata?.name).join(', ')}); pick one with --name`,
