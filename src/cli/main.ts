@@ -116,6 +116,10 @@ export function buildProgram(io: Io, invokedAs = 'vireo'): { program: Command; e
     .option('--max-duration <duration>', 'stop if nothing was decided after this long (Go duration)', '24h')
     .option('--degrade-after <duration>', 'degrading-canary: when the new version starts failing', '4m')
     .option('--crash-after <duration>', 'crashing-canary: how long new pods run before they crash', '30s')
+    .option(
+      '--promote-after <duration>',
+      'a simulated operator promotes this long after the release pauses for a user (pause without duration, blue/green pause)',
+    )
     .addOption(
       new Option('--expect <outcome>', 'exit 1 unless the outcome is this').choices(['promoted', 'aborted']),
     )
@@ -134,6 +138,7 @@ export function buildProgram(io: Io, invokedAs = 'vireo'): { program: Command; e
         maxDuration: string;
         degradeAfter: string;
         crashAfter: string;
+        promoteAfter?: string;
         expect?: 'promoted' | 'aborted';
         output?: string;
       }) => {
@@ -162,6 +167,9 @@ export function buildProgram(io: Io, invokedAs = 'vireo'): { program: Command; e
             maxMs: Math.min(duration('--max-duration', o.maxDuration), 7 * 24 * 3_600_000),
             degradeAfterMs: duration('--degrade-after', o.degradeAfter),
             crashAfterMs: duration('--crash-after', o.crashAfter),
+            ...(o.promoteAfter !== undefined
+              ? { promoteAfterMs: duration('--promote-after', o.promoteAfter) }
+              : {}),
             ...(o.name ? { name: o.name } : {}),
             ...(o.expect ? { expect: o.expect } : {}),
           },

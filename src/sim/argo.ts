@@ -12,13 +12,13 @@ import { resolveArgs } from '../api/argo/analysis.js';
 import type { Rollout, RolloutStatus } from '../api/argo/rollout.js';
 import type { ManifestObject } from '../api/kind.js';
 import { isCompleted, type Observation, reconcileAnalysisRun } from '../engine/analysis/engine.js';
+import { type BlueGreenAction, reconcileBlueGreen } from '../engine/argo/bluegreen.js';
 import { reconcileCanary } from '../engine/argo/machine.js';
-import type { CanaryAction, CanaryObservation } from '../engine/argo/types.js';
+import type { CanaryObservation } from '../engine/argo/types.js';
+import { promoteRollout } from '../engine/argo/user-actions.js';
 import { describeModel, measure, modelQuery } from './metrics.js';
-import { Platform } from './platform.js';
-import { seededRandom } from './random.js';
-import type { Outcome, SimulationReport, TimelineEntry } from './report.js';
-import { BASELINE, type Scenario } from './scenarios.js';
+import type { Outcome, SimulationReport } from './report.js';
+import type { Scenario } from './scenarios.js';
 import type { Role, Routing } from './traffic.js';
 import { simulatedWorld, WARMUP_MS } from './world.js';
 
@@ -32,6 +32,11 @@ export interface SimulateOptions {
   readyDelayMs?: number;
   /** Epoch ms of the simulation start, for the time of day of the traffic curve. */
   startMs?: number;
+  /**
+   * A simulated operator promotes a release this long after it paused for a user (a pause step
+   * without duration, a blue/green pause). Without it such a release stays undecided.
+   */
+  promoteAfterMs?: number;
 }
 
 export const OLD_HASH = '5d8b9c7f4';
@@ -65,6 +70,8 @@ export function simulateRollout(
   const { platform, traffic, notes, timeline, say } = w;
   const roleOf = (hash: string | undefined): Role => (hash === NEW_HASH ? 'new' : 'old');
   const canary = input.spec.strategy?.canary;
+  const blueGreen = input.spec.strategy?.blueGreen;
+  const reconcile = blueGreen ? reconcileBlueGreen : reconcileCanary;
   const routed = canary?.trafficRouting !== undefined;
   const maxWeight = canary?.trafficRouting?.maxTrafficWeight ?? 100;
 
@@ -106,6 +113,13 @@ export function simulateRollout(
     const status = rollout.status ?? {};
     const newDown = platform.availableOf('new', now) > 0 ? 0 : 1;
     const oldDown = platform.availableOf('old', now) > 0 ? 0 : 1;
+    if (blueGreen) {
+      // Users reach only the active Service; the preview gets no user traffic.
+      const active = roleOf(
+        services[blueGreen.activeService] || status.blueGreen?.activeSelector || status.stableRS,
+      );
+      return { newShare: active === 'new' ? 1 : 0, newDown, oldDown };
+    }
     if (routed) {
       const stableSvc = canary?.stableService;
       const canarySvc = canary?.canaryService;
@@ -121,7 +135,7 @@ export function simulateRollout(
     return { newShare: n + o > 0 ? n / (n + o) : 0, newDown, oldDown };
   };
 
-  const buildRun = (a: Extract<CanaryAction, { type: 'CreateAnalysisRun' }>): SimRun => {
+  const buildRun = (a: Extract<BlueGreenAction, { type: 'CreateAnalysisRun' }>): SimRun => {
     const metrics: Metric[] = [];
     let templateArgs: { name: string; value?: string; valueFrom?: Record<string, unknown> }[] = [];
     let missing: string | undefined;
@@ -236,7 +250,7 @@ export function simulateRollout(
 
   let lastPhase = '';
   let lastState = '';
-  const apply = (actions: readonly CanaryAction[]) => {
+  const apply = (actions: readonly BlueGreenAction[]) => {
     for (const a of actions) {
       switch (a.type) {
         case 'CreateReplicaSet':
@@ -294,7 +308,17 @@ export function simulateRollout(
       say(now, 'user', `new revision ${NEW_HASH} (scenario ${sc.name})`);
     }
     reconcileRuns();
-    const res = reconcileCanary(rollout, observe(), new Date(w.startMs + now));
+    // The simulated operator: promote a release that has waited for a user long enough.
+    const userPause = waitingForUser(rollout, rollout.status ?? {});
+    if (
+      opts.promoteAfterMs !== undefined &&
+      userPause !== undefined &&
+      w.startMs + now >= userPause + opts.promoteAfterMs
+    ) {
+      rollout = promoteRollout(rollout);
+      say(now, 'user', 'promote (simulated operator)');
+    }
+    const res = reconcile(rollout, observe(), new Date(w.startMs + now));
     rollout = { ...rollout, status: res.status };
     apply(res.actions);
     const st: RolloutStatus = res.status;
@@ -303,7 +327,7 @@ export function simulateRollout(
       say(
         now,
         'rollout',
-        `${res.transition}: phase ${st.phase}, step ${st.currentStepIndex ?? '-'}${st.message ? ` (${st.message})` : ''}`,
+        `${res.transition}: phase ${st.phase}${blueGreen ? '' : `, step ${st.currentStepIndex ?? '-'}`}${st.message ? ` (${st.message})` : ''}`,
       );
     }
     lastPhase = st.phase ?? '';
@@ -339,6 +363,9 @@ export function simulateRollout(
         wakes.push(now + WATCH_MS);
     }
     if (!w.released && now < WARMUP_MS) wakes.push(WARMUP_MS);
+    const paused = waitingForUser(rollout, res.status);
+    if (opts.promoteAfterMs !== undefined && paused !== undefined)
+      wakes.push(paused - w.startMs + opts.promoteAfterMs);
     if (w.released) wakes.push(w.releaseAt + maxMs);
     if (decidedAt !== undefined) wakes.push(decidedAt + SETTLE_MS);
     now = Math.min(...wakes.filter((t) => t > now));
@@ -365,9 +392,25 @@ export function simulateRollout(
   };
 }
 
+/**
+ * When (epoch ms) the release started waiting for a user: a pause step without duration, or a
+ * blue/green pause. Timed pauses end by themselves and are not a user's to end.
+ */
+function waitingForUser(rollout: Rollout, st: RolloutStatus): number | undefined {
+  const pause = st.pauseConditions?.find((p) => {
+    if (p.reason === 'BlueGreenPause') return true;
+    if (p.reason !== 'CanaryPauseStep') return false;
+    const step = rollout.spec.strategy?.canary?.steps?.[st.currentStepIndex ?? 0];
+    return step?.pause !== undefined && step.pause.duration === undefined;
+  });
+  return pause?.startTime ? Date.parse(pause.startTime) : undefined;
+}
+
 function settled(st: RolloutStatus, outcome: Outcome): boolean {
   if (outcome === 'promoted') return st.phase === 'Healthy';
-  return st.phase === 'Degraded' && (st.canary?.weights?.canary.weight ?? 0) === 0;
+  const activeBack =
+    st.blueGreen?.activeSelector === undefined || st.blueGreen.activeSelector === st.stableRS;
+  return st.phase === 'Degraded' && (st.canary?.weights?.canary.weight ?? 0) === 0 && activeBack;
 }
 
 function waitingFor(st: RolloutStatus): string {

@@ -27,11 +27,9 @@ import type {
   Readiness,
 } from '../engine/flagger/types.js';
 import type { SimulateOptions } from './argo.js';
-import { describeModel, measure, modelQuery } from './metrics.js';
-import { Platform } from './platform.js';
-import { seededRandom } from './random.js';
-import type { Outcome, SimulationReport, TimelineEntry } from './report.js';
-import { BASELINE, type Scenario } from './scenarios.js';
+import { measure, modelQuery } from './metrics.js';
+import type { Outcome, SimulationReport } from './report.js';
+import type { Scenario } from './scenarios.js';
 import type { Role, Routing } from './traffic.js';
 import { simulatedWorld, WARMUP_MS } from './world.js';
 

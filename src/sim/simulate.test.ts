@@ -151,6 +151,59 @@ describe.skipIf(!hasShared)('seed-002 (Flagger canary, threshold 5, steps of 10 
   });
 });
 
+describe.skipIf(!hasShared)('seed-003 (Argo blue/green) with a post-promotion analysis', () => {
+  const withAnalysis = () => {
+    const { release, all } = load('seed-003-bluegreen-rollout.yaml');
+    const ro = structuredClone(release) as ManifestObject & {
+      spec: { strategy: { blueGreen: Record<string, unknown> } };
+    };
+    ro.spec.strategy.blueGreen.autoPromotionEnabled = true;
+    ro.spec.strategy.blueGreen.postPromotionAnalysis = { templates: [{ templateName: 'error-rate' }] };
+    const template = {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'AnalysisTemplate',
+      metadata: { name: 'error-rate' },
+      spec: {
+        metrics: [
+          {
+            name: 'error-rate',
+            interval: '20s',
+            count: 6,
+            failureLimit: 1,
+            successCondition: 'result[0] < 0.05',
+            provider: {
+              prometheus: {
+                address: 'http://prometheus:9090',
+                query:
+                  'sum(rate(http_requests_total{code=~"5.."}[30s])) / sum(rate(http_requests_total[30s]))',
+              },
+            },
+          },
+        ],
+      },
+    } as unknown as ManifestObject;
+    return { release: ro as ManifestObject, all: [...all, template] };
+  };
+
+  it('good: switches active to the new version and stays there once the analysis passes', () => {
+    const { release, all } = withAnalysis();
+    const r = simulate(release, all, { scenario: 'good-canary', seed: 0 });
+    expect(r.outcome).toBe('promoted');
+    expect(r.finalPhase).toBe('Healthy');
+    expect(r.decidedAfterMs).toBeGreaterThan(100_000);
+  });
+
+  it('bad: the post-promotion analysis fails, the active Service goes back to the old version', () => {
+    const { release, all } = withAnalysis();
+    const r = simulate(release, all, { scenario: 'bad-canary', seed: 0 });
+    expect(r.outcome).toBe('aborted');
+    const switches = r.timeline.filter((e) => e.message.includes("service 'app-backend-stable'"));
+    expect(switches.at(-1)?.message).toMatch(/from '7c6f9d8b5' to '5d8b9c7f4'/);
+    // every user request went to the new version between the switch and the abort
+    expect(r.newVersion.failed / r.newVersion.requests).toBeGreaterThan(0.4);
+  });
+});
+
 describe.skipIf(!hasShared)('determinism and safety', () => {
   it('the same inputs give the same report; another seed gives other numbers', () => {
     const a = run('seed-000-rollout-with-analysis.yaml', 'bad-canary', { seed: 42 });

@@ -35,10 +35,8 @@ export function simulate(
   const sc = scenario(input.scenario, input);
   if (isRollout(release)) {
     const rollout = release as unknown as Rollout;
-    if (!rollout.spec.strategy?.canary)
-      throw new Error(
-        'only canary Rollouts can be simulated so far (blue/green is not in the simulator yet)',
-      );
+    if (!rollout.spec.strategy?.canary && !rollout.spec.strategy?.blueGreen)
+      throw new Error('the Rollout has no canary or blueGreen strategy to simulate');
     return simulateRollout(rollout, objects, sc, input);
   }
   if (isCanary(release)) return simulateCanary(release as unknown as Canary, objects, sc, input);

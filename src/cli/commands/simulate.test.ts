@@ -66,15 +66,39 @@ describe.skipIf(!hasShared)('vireo simulate', () => {
     expect(r.err).toMatch(message);
   });
 
-  it('blue/green Rollouts are refused with a clear message until the simulator drives them', async () => {
-    const r = await vireo([
+  it('blue/green: without an operator the release waits at the blue/green pause; --promote-after promotes it', async () => {
+    const file = seed('seed-003-bluegreen-rollout.yaml');
+    const waiting = await vireo([
       'simulate',
       '-f',
-      seed('seed-003-bluegreen-rollout.yaml'),
+      file,
       '--scenario',
       'good-canary',
+      '--max-duration',
+      '1h',
     ]);
-    expect(r.code).toBe(2);
-    expect(r.err).toMatch(/only canary Rollouts can be simulated so far/);
+    expect(waiting.code).toBe(0);
+    expect(waiting.out).toMatch(
+      /\noutcome: +undecided\nreason: +paused \(BlueGreenPause\) and waiting for a promote\n/,
+    );
+    const promoted = await vireo([
+      'simulate',
+      '-f',
+      file,
+      '--scenario',
+      'good-canary',
+      '--promote-after',
+      '1m',
+      '-o',
+      'json',
+    ]);
+    const report = JSON.parse(promoted.out);
+    expect(report).toMatchObject({ outcome: 'promoted', finalPhase: 'Healthy' });
+    // pods ready after 10s, then the pause, then the simulated operator a minute later
+    expect(report.decidedAfterMs).toBeGreaterThanOrEqual(70_000);
+    expect(report.decidedAfterMs).toBeLessThan(72_000);
+    expect(report.timeline.map((e: { message: string }) => e.message)).toContain(
+      'promote (simulated operator)',
+    );
   });
 });

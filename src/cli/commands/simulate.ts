@@ -12,6 +12,7 @@ export interface SimulateCliOptions {
   maxMs?: number;
   degradeAfterMs?: number;
   crashAfterMs?: number;
+  promoteAfterMs?: number;
   /** Exit 1 unless the outcome is this one. */
   expect?: 'promoted' | 'aborted';
 }
@@ -38,6 +39,7 @@ export function runSimulate(opts: SimulateCliOptions, io: Io): number {
         ...(opts.maxMs !== undefined ? { maxMs: opts.maxMs } : {}),
         ...(opts.degradeAfterMs !== undefined ? { degradeAfterMs: opts.degradeAfterMs } : {}),
         ...(opts.crashAfterMs !== undefined ? { crashAfterMs: opts.crashAfterMs } : {}),
+        ...(opts.promoteAfterMs !== undefined ? { promoteAfterMs: opts.promoteAfterMs } : {}),
       },
     );
   } catch (e) {

@@ -1,11 +1,27 @@
-/** The pure Argo Rollouts canary engine. See machine.ts for the design. */
+/** The pure Argo Rollouts engines: canary (machine.ts) and blue/green (bluegreen.ts). */
+export {
+  BLUEGREEN_STATES,
+  BLUEGREEN_TRANSITION_TABLE,
+  BLUEGREEN_TRANSITIONS,
+  type BlueGreenAction,
+  type BlueGreenCtx,
+  type BlueGreenResult,
+  type BlueGreenStateName,
+  type BlueGreenTransitionName,
+  blueGreenContext,
+  reconcileBlueGreen,
+} from './bluegreen.js';
 export {
   CANARY_TRANSITION_TABLE,
   CANARY_TRANSITIONS,
   type CanaryCtx,
   type CanaryTransitionName,
   canaryContext,
+  canaryStepHash,
+  formatLabelSelector,
+  type ReplicaStatus,
   reconcileCanary,
+  replicaStatus,
 } from './machine.js';
 export {
   type AnalysisRunRequest,
@@ -20,7 +36,14 @@ export {
 export {
   abortRollout,
   pauseRollout,
+  planUndo,
   promoteFullRollout,
   promoteRollout,
+  type RevisionTemplate,
+  restartRollout,
   retryRollout,
+  setImage,
+  type UndoPlan,
+  UserActionError,
+  undoRollout,
 } from './user-actions.js';

@@ -1,32 +1,53 @@
 /**
- * Argo Rollouts' canary reconcile (`rollout/canary.go`, argo-rollouts.md §1.3-§1.9) as a pure,
- * explicit state machine:
+ * Argo Rollouts' canary reconcile (`rollout/canary.go`, `rollout/sync.go`, argo-rollouts.md §1.2-§1.9)
+ * as a pure, explicit state machine:
  *
  *   reconcileCanary(rollout, observed, now) -> { actions, status, transition, from }
  *
  * No I/O, no clock (`now` is a parameter), no randomness. The Rollout carries its own status: user
- * actions (user-actions.ts) patch spec/status exactly as the CLI does, and the machine reads them.
+ * actions (user-actions.ts: abort, retry, pause, promote [--full], restart, set image, undo) patch
+ * spec/status exactly as the CLI does, and the machine reads them.
  *
  * Design (as the Flagger machine, ADR 0006)
  * - States are the names in `CANARY_STATES`, derived from spec + status by `stateOf` in this order:
- *   Initial (no stableRS) > NewRevision (observed pod hash ≠ status.currentPodHash) > Aborted
- *   (status.abort) > Completed (currentPodHash = stableRS) > Paused (spec.paused) > Promoting (all
- *   steps done or promoteFull) > Stepping.
+ *   Initial (no stableRS) > NewRevision (observed pod hash ≠ status.currentPodHash, or the steps'
+ *   hash ≠ status.currentStepHash) > Aborted (status.abort) > Completed (currentPodHash = stableRS) >
+ *   Paused (spec.paused) > Promoting (all steps done, promoteFull, or a rollback within
+ *   spec.rollbackWindow) > Stepping.
  * - Each state has an ORDERED list of named transitions in `CANARY_TRANSITION_TABLE`; the first
  *   whose function returns an outcome fires. Each transition is a small pure function in
- *   `CANARY_TRANSITIONS`. One status is written per call (`finish`), which also derives the
+ *   `CANARY_TRANSITIONS`. One status is written per call (`finish`), which also recomputes what Argo
+ *   recomputes every pass: currentStepHash, replicas/updatedReplicas/readyReplicas/availableReplicas
+ *   (pods that exist, over every ReplicaSet), HPAReplicas and selector (scale subresource), the
  *   conditions (Progressing/Available/Paused/Completed/Healthy with Argo's reasons), the phase
- *   (Degraded > Paused > Progressing > Healthy, §1.8) and the message.
+ *   (`CalculateRolloutPhase`: Degraded > Paused > restarting > replicas > steps > Healthy) and message.
  * - External work is an ACTION (create/scale ReplicaSets, set the router weight, create/terminate
- *   AnalysisRuns, switch Service selectors, header/mirror routes, events, requeue); its result comes
- *   back as an OBSERVATION on a later call (ReplicaSet counts, reported router weight, AnalysisRun
- *   phases). AnalysisRuns the machine asked for are recorded in status.canary.current*AnalysisRunStatus
- *   so a restarted adapter neither creates them twice nor loses their result.
+ *   AnalysisRuns, switch Service selectors, set/remove header and mirror routes, restart pods, events,
+ *   requeue); its result comes back as an OBSERVATION on a later call (ReplicaSet counts, creation
+ *   times and pods older than restartAt, reported router weight and routes, AnalysisRun phases).
+ *   AnalysisRuns the machine asked for are recorded in status.canary.current*AnalysisRunStatus so a
+ *   restarted adapter neither creates them twice nor loses their result.
  * - Replica counts come from `canaryReplicaCounts` (src/engine/replicas.ts). A step completes only
- *   when the ReplicaSets are at those counts (spec and available) and, with a router, the reported
- *   weight equals the desired weight.
- * - Requeues are actions: the machine requeues after pause durations and delays; while waiting for
- *   the world (pods, weights, AnalysisRuns) the adapter calls again when an observation changes.
+ *   when the ReplicaSets are at those counts (the canary's available pods meeting
+ *   replicaProgressThreshold, default all) and, with a router, the reported weight equals the desired
+ *   weight. The canary becomes the stable only with every pod available.
+ * - New steps (`stepsChanged`) reset like a new template (`resetRolloutStatus`): index 0, abort and
+ *   pauses cleared, runs terminated, a pending restart cancelled. Going back to the stable ReplicaSet
+ *   skips the steps at once; so does an active ReplicaSet within spec.rollbackWindow, and on later
+ *   calls `rollbackWindowFastTrack` skips them for one that is scaled down (Argo's promote-full path).
+ * - Progress deadline: Progressing's lastUpdateTime moves only on progress (`RolloutProgressing`);
+ *   progressDeadlineSeconds (default 600) after it, outside pauses and analysis/experiment/pause
+ *   steps, Progressing turns False/ProgressDeadlineExceeded (phase Degraded); with
+ *   progressDeadlineAbort the rollout aborts (`progressDeadlineAbort`).
+ * - Managed routes are removed (RemoveManagedRoutes) by the promoting and aborting calls, and again
+ *   while the router still reports some after promotion, an abort or promote --full. After promotion
+ *   (or going back to the stable) the router weight returns to 0 (`resetWeightToStable`).
+ * - Restart: once spec.restartAt has passed, pods older than it are evicted, maxUnavailable (at least
+ *   1) beyond the missing ones at a time, stable first, then the new ReplicaSet, then older ones;
+ *   status.restartedAt is recorded when none are left (`restartPods`, `restartCompleted`).
+ * - Requeues are actions: after pause durations and delays, at a due restart (30s checks), at the
+ *   progress deadline; while waiting for the world (pods, weights, AnalysisRuns) the adapter calls
+ *   again when an observation changes.
  *
  * Choices where upstream is unclear or out of this slice (keep in sync with the report/ADR):
  * - AnalysisRun names are `<rollout>-<hash>-<revision>` (background) and `…-<stepIndex>` (step), with
@@ -34,9 +55,15 @@
  * - A background run left Inconclusive after the user promoted is terminated and started afresh.
  * - Old ReplicaSets are scaled down scaleDownDelaySeconds after the Completed condition turned True
  *   (upstream keeps a deadline annotation on the ReplicaSet instead).
- * - experiment and plugin steps hold with a Warning event (not in this slice); currentStepHash,
- *   replicas/updatedReplicas/readyReplicas/availableReplicas, progressDeadline and managed-route
- *   cleanup on promotion are not written yet.
+ * - currentStepHash is FNV-1a over the steps as JSON with sorted keys (Go orders by struct field), so
+ *   it is stable but not byte-equal to Argo's; a status without one is adopted (no reset).
+ * - The progress deadline counts only in Stepping and Promoting (not after promotion, e.g. during a
+ *   long scaleDownDelay). A rollback within the window or promote --full does not lift a user's abort
+ *   (Argo's promote-full path would), and spec.paused holds it.
+ * - replicaProgressThreshold only relaxes the default: Percent is capped at 100, Pods (or Pod) at the
+ *   desired canary count.
+ * - experiment and plugin steps are not run: they hold with a Warning event saying what is missing
+ *   (promote skips them).
  */
 import type { CanaryStep, Rollout, RolloutStatus } from '../../api/argo/rollout.js';
 import { applyRolloutDefaults } from '../../api/argo/rollout.js';
@@ -67,8 +94,8 @@ type CanaryStatusBlock = NonNullable<Status['canary']>;
 type RunStatus = NonNullable<CanaryStatusBlock['currentStepAnalysisRunStatus']>;
 type Condition = NonNullable<Status['conditions']>[number];
 
-const COMPLETED_RUN = new Set(['Successful', 'Failed', 'Error', 'Inconclusive']);
-const FAILED_RUN = new Set(['Failed', 'Error']);
+export const COMPLETED_RUN = new Set(['Successful', 'Failed', 'Error', 'Inconclusive']);
+export const FAILED_RUN = new Set(['Failed', 'Error']);
 
 // ---------------------------------------------------------------------------------------------
 // Context
@@ -87,6 +114,12 @@ export interface CanaryCtx {
   readonly replicas: number;
   /** status.currentStepIndex clamped to 0..steps.length. */
   readonly index: number;
+  /** `canaryStepHash` of spec.strategy.canary.steps (status.currentStepHash is written from it). */
+  readonly stepHash: string;
+  /** status.currentStepHash was recorded and differs from `stepHash`: the steps changed. */
+  readonly stepsChanged: boolean;
+  /** The new ReplicaSet is an older one within spec.rollbackWindow (`isRollbackWithinWindow`). */
+  readonly withinRollbackWindow: boolean;
 }
 
 interface Outcome {
@@ -102,16 +135,24 @@ interface Outcome {
 type Transition = (c: CanaryCtx) => Outcome | undefined;
 
 const canarySpec = (c: CanaryCtx) => c.rollout.spec.strategy?.canary;
-const revision = (c: CanaryCtx): number => c.obs.revision ?? 1;
-const rsName = (c: CanaryCtx, hash: string): string => `${c.name}-${hash}`;
+export const revision = (c: CanaryCtx): number => c.obs.revision ?? 1;
+export const rsName = (c: CanaryCtx, hash: string): string => `${c.name}-${hash}`;
 
-function stateOf(rollout: Rollout, status: Status, obs: CanaryObservation, steps: number): CanaryStateName {
+function stateOf(
+  rollout: Rollout,
+  status: Status,
+  obs: CanaryObservation,
+  steps: number,
+  stepsChanged = false,
+  withinRollbackWindow = false,
+): CanaryStateName {
   if (!status.stableRS) return 'Initial';
-  if (status.currentPodHash !== obs.podHash) return 'NewRevision';
+  if (status.currentPodHash !== obs.podHash || stepsChanged) return 'NewRevision';
   if (status.abort === true) return 'Aborted';
   if (obs.podHash === status.stableRS) return 'Completed';
   if (rollout.spec.paused === true) return 'Paused';
-  if (status.promoteFull === true || (status.currentStepIndex ?? 0) >= steps) return 'Promoting';
+  if (status.promoteFull === true || (status.currentStepIndex ?? 0) >= steps || withinRollbackWindow)
+    return 'Promoting';
   return 'Stepping';
 }
 
@@ -157,10 +198,27 @@ const stableDistinct = (c: CanaryCtx): ObservedReplicaSet | undefined => {
   return stable && stable.hash !== canary?.hash ? stable : undefined;
 };
 
-/** `AtDesiredReplicaCountsForCanary`: spec and available counts at desired, older RSs at 0. */
+/**
+ * spec.strategy.canary.replicaProgressThreshold (`ReplicaProgressThresholdMet`): how many of the
+ * `desired` canary pods must be available. Without it, all of them. `Percent`: available/desired of
+ * at least `value` %; `Pods` (Argo's docs spell it `Pod`; both are read): at least `value` pods. The
+ * threshold only relaxes the default, so it is capped at 100 % / at `desired`.
+ */
+export function canaryProgressMet(c: CanaryCtx, available: number, desired: number): boolean {
+  const t = canarySpec(c)?.replicaProgressThreshold;
+  if (!t) return available >= desired;
+  if (t.type === 'Percent') return available * 100 >= Math.min(100, t.value) * desired;
+  return available >= Math.min(t.value, desired);
+}
+
+/**
+ * `AtDesiredReplicaCountsForCanary`: spec counts at desired, the canary's available pods meeting
+ * replicaProgressThreshold (default: all), the stable available, older RSs at 0.
+ */
 function atDesired(c: CanaryCtx, d: CanaryReplicaCounts): boolean {
   const canary = c.obs.replicaSets.canary;
-  if (!canary || canary.replicas !== d.canary || canary.availableReplicas < d.canary) return false;
+  if (!canary || canary.replicas !== d.canary || !canaryProgressMet(c, canary.availableReplicas, d.canary))
+    return false;
   const stable = stableDistinct(c);
   if (stable && (stable.replicas !== d.stable || stable.availableReplicas < d.stable)) return false;
   return (c.obs.replicaSets.older ?? []).every((rs) => rs.replicas === 0);
@@ -201,9 +259,254 @@ function weightsStatus(c: CanaryCtx, s: Status, weight: number): CanaryStatusBlo
 const reportedWeight = (c: CanaryCtx): number | undefined => c.obs.weights?.canary;
 
 // ---------------------------------------------------------------------------------------------
+// Fields Argo recomputes every pass: step hash, replica counts, selector (`calculateBaseStatus`,
+// `syncRolloutStatusCanary`)
+
+/** Kubernetes' `rand.SafeEncodeString` alphabet (no vowels, no look-alikes). */
+const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+/** JSON with object keys sorted and undefined members dropped: equal steps give equal text. */
+function canonicalJson(v: unknown): string {
+  if (v === undefined || v === null) return 'null';
+  if (Array.isArray(v)) return `[${v.map((x) => canonicalJson(x)).join(',')}]`;
+  if (typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+/**
+ * status.currentStepHash, as Argo's `ComputeStepHash` builds it: FNV-1a (32 bit) over the steps as
+ * JSON, the decimal digits of the sum mapped onto the safe alphabet. The JSON here has sorted keys (Go
+ * orders by struct field), so the value is Vireo's own: stable for equal steps, not equal to Argo's.
+ */
+export function canaryStepHash(steps: readonly CanaryStep[] | undefined): string {
+  let h = 0x811c9dc5;
+  for (const b of new TextEncoder().encode(canonicalJson(steps))) {
+    h ^= b;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  let out = '';
+  for (const ch of String(h >>> 0)) out += SAFE_ALPHABET[ch.charCodeAt(0) % SAFE_ALPHABET.length];
+  return out;
+}
+
+type LabelSelector = NonNullable<Rollout['spec']['selector']>;
+
+/**
+ * status.selector (`metav1.FormatLabelSelector`): requirements sorted by key, `k=v` for matchLabels,
+ * `k in (a,b)`, `k notin (a,b)`, `k`, `!k` for expressions (values sorted); `<none>` when empty.
+ */
+export function formatLabelSelector(selector: LabelSelector | undefined): string {
+  const reqs: { key: string; text: string }[] = [];
+  for (const [key, value] of Object.entries(selector?.matchLabels ?? {}))
+    reqs.push({ key, text: `${key}=${value}` });
+  for (const e of selector?.matchExpressions ?? []) {
+    const values = [...(e.values ?? [])].sort().join(',');
+    const text =
+      e.operator === 'In'
+        ? `${e.key} in (${values})`
+        : e.operator === 'NotIn'
+          ? `${e.key} notin (${values})`
+          : e.operator === 'Exists'
+            ? e.key
+            : e.operator === 'DoesNotExist'
+              ? `!${e.key}`
+              : `${e.key} ${e.operator} (${values})`;
+    reqs.push({ key: e.key, text });
+  }
+  reqs.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const out = reqs.map((r) => r.text).join(',');
+  return out === '' ? '<none>' : out;
+}
+
+/** Every observed ReplicaSet once (stable and canary are one when their hashes agree). */
+export function allReplicaSets(c: CanaryCtx): ObservedReplicaSet[] {
+  const { stable, canary, older } = c.obs.replicaSets;
+  const out: ObservedReplicaSet[] = [];
+  for (const rs of [stable, canary, ...(older ?? [])])
+    if (rs && !out.some((x) => x.hash === rs.hash)) out.push(rs);
+  return out;
+}
+
+const podsOf = (rs: ObservedReplicaSet): number => rs.currentReplicas ?? rs.replicas;
+const sumOf = (xs: readonly ObservedReplicaSet[], f: (rs: ObservedReplicaSet) => number): number =>
+  xs.reduce((n, rs) => n + f(rs), 0);
+
+export interface ReplicaStatus {
+  replicas: number;
+  updatedReplicas: number;
+  readyReplicas: number;
+  availableReplicas: number;
+}
+
+/**
+ * status.replicas / readyReplicas / availableReplicas over every ReplicaSet, updatedReplicas of the
+ * ReplicaSet of the current template (pods that exist, not spec counts).
+ */
+export function replicaStatus(c: CanaryCtx): ReplicaStatus {
+  const all = allReplicaSets(c);
+  const canary = c.obs.replicaSets.canary;
+  return {
+    replicas: sumOf(all, podsOf),
+    updatedReplicas: canary && canary.hash === c.obs.podHash ? podsOf(canary) : 0,
+    readyReplicas: sumOf(all, (rs) => rs.readyReplicas ?? rs.availableReplicas),
+    availableReplicas: sumOf(all, (rs) => rs.availableReplicas),
+  };
+}
+
+/**
+ * `isRollbackWithinWindow`: the new ReplicaSet was created before the stable one (a rollback) and
+ * fewer than spec.rollbackWindow.revisions ReplicaSets were created between the two.
+ */
+function rollbackWithinWindow(rollout: Rollout, obs: CanaryObservation): boolean {
+  const window = rollout.spec.rollbackWindow?.revisions ?? 0;
+  const { canary, stable, older } = obs.replicaSets;
+  if (window <= 0 || !canary || !stable || canary.hash === stable.hash) return false;
+  const from = Date.parse(canary.createdAt ?? '');
+  const to = Date.parse(stable.createdAt ?? '');
+  if (!Number.isFinite(from) || !Number.isFinite(to) || !(from < to)) return false;
+  const between = (older ?? []).filter((rs) => {
+    const t = Date.parse(rs.createdAt ?? '');
+    return rs.hash !== canary.hash && rs.hash !== stable.hash && t > from && t < to;
+  }).length;
+  return between < window;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Progress deadline (`calculateRolloutConditions`, `RolloutProgressing`, `RolloutTimedOut`)
+
+type ConditionText = { status: string; reason: string; message: string };
+
+/** Progressing reasons that keep their lastUpdateTime while nothing moves (the deadline's base). */
+const TRACKING_REASONS = new Set([
+  'ReplicaSetUpdated',
+  'RolloutRetry',
+  'RolloutResumed',
+  'NewReplicaSetCreated',
+  'FoundNewReplicaSet',
+  'ReplicaSetNotAvailable',
+  'ProgressDeadlineExceeded',
+]);
+
+const deadlineMs = (c: CanaryCtx): number =>
+  (c.rollout.spec.progressDeadlineSeconds ?? rolloutDefaults.progressDeadlineSeconds) * 1000;
+
+/** `isIndefiniteStep`: analysis, experiment and pause steps do not count against the deadline. */
+const indefiniteStep = (step: CanaryStep | undefined): boolean =>
+  step !== undefined && (step.pause !== undefined || !!step.analysis || !!step.experiment);
+
+/**
+ * `RolloutProgressing`: pods were updated, old pods went away, pods became ready or available, the
+ * stable, the step index or the steps changed.
+ */
+function madeProgress(prev: Status, next: Status): boolean {
+  const z = (v: number | undefined) => v ?? 0;
+  const prevIndex = prev.currentStepIndex;
+  const nextIndex = next.currentStepIndex;
+  return (
+    z(next.updatedReplicas) !== z(prev.updatedReplicas) ||
+    z(next.replicas) - z(next.updatedReplicas) < z(prev.replicas) - z(prev.updatedReplicas) ||
+    z(next.readyReplicas) > z(prev.readyReplicas) ||
+    z(next.availableReplicas) > z(prev.availableReplicas) ||
+    (next.stableRS ?? '') !== (prev.stableRS ?? '') ||
+    (prevIndex !== undefined && nextIndex !== undefined && prevIndex !== nextIndex) ||
+    (next.currentStepHash ?? '') !== (prev.currentStepHash ?? '')
+  );
+}
+
+/** Progress this call makes whatever transition fires (observed pods, steps). */
+const observedProgress = (c: CanaryCtx): boolean =>
+  madeProgress(c.prev, { ...c.prev, ...replicaStatus(c), currentStepHash: c.stepHash });
+
+/**
+ * The deadline counts while the canary must become available: Stepping or Promoting, not paused, not
+ * aborted, not at an analysis/experiment/pause step.
+ */
+function deadlineApplies(c: CanaryCtx, s: Status): boolean {
+  return (
+    (c.state === 'Stepping' || c.state === 'Promoting') &&
+    s.abort !== true &&
+    c.rollout.spec.paused !== true &&
+    (s.pauseConditions ?? []).length === 0 &&
+    !indefiniteStep(c.steps[c.index])
+  );
+}
+
+/**
+ * `RolloutTimedOut`: the Progressing condition is older than progressDeadlineSeconds (or already says
+ * so). Never from an abort or a pause (a resume restarts the clock).
+ */
+function timedOut(c: CanaryCtx): boolean {
+  const p = (c.prev.conditions ?? []).find((x) => x.type === 'Progressing');
+  if (!p || p.reason === 'RolloutAborted' || p.reason === 'RolloutPaused') return false;
+  if (p.reason === 'ProgressDeadlineExceeded') return true;
+  return Date.parse(p.lastUpdateTime) + deadlineMs(c) < c.now.getTime();
+}
+
+const timeoutMessage = (c: CanaryCtx, hash: string): string =>
+  `ReplicaSet "${rsName(c, hash)}" has timed out progressing.`;
+
+// ---------------------------------------------------------------------------------------------
+// Restart (`rollout/restart.go`) and managed routes
+
+/** Between restartPods passes (`restartPodCheckTime`). */
+const RESTART_CHECK_MS = 30_000;
+
+interface PendingRestart {
+  /** spec.restartAt as written. */
+  at: string;
+  atMs: number;
+  /** `now` is after restartAt (`NeedsRestart`). */
+  due: boolean;
+}
+
+/** spec.restartAt set and not yet recorded in `s.restartedAt`. */
+function pendingRestart(c: CanaryCtx, s: Status): PendingRestart | undefined {
+  const at = c.rollout.spec.restartAt;
+  if (!at) return undefined;
+  const atMs = Date.parse(at);
+  if (!Number.isFinite(atMs)) return undefined;
+  if (s.restartedAt !== undefined && Date.parse(s.restartedAt) === atMs) return undefined;
+  return { at, atMs, due: c.now.getTime() > atMs };
+}
+
+/** Restart order: the stable, the new ReplicaSet, then older ones, oldest first. */
+function restartOrder(c: CanaryCtx): ObservedReplicaSet[] {
+  const { stable, canary } = c.obs.replicaSets;
+  const created = (rs: ObservedReplicaSet) => {
+    const t = Date.parse(rs.createdAt ?? '');
+    return Number.isFinite(t) ? t : Number.POSITIVE_INFINITY;
+  };
+  const rest = allReplicaSets(c)
+    .filter((rs) => rs.hash !== stable?.hash && rs.hash !== canary?.hash)
+    .sort((a, b) => created(a) - created(b));
+  return [...(stable ? [stable] : []), ...(canary && canary.hash !== stable?.hash ? [canary] : []), ...rest];
+}
+
+/** Routes Argo's RemoveManagedRoutes removes: trafficRouting.managedRoutes (and the steps' routes). */
+function managedRouteNames(c: CanaryCtx): string[] {
+  const names = (canarySpec(c)?.trafficRouting?.managedRoutes ?? []).map((r) => r.name);
+  for (const step of c.steps) {
+    const name = step.setHeaderRoute?.name ?? step.setMirrorRoute?.name;
+    if (name && !names.includes(name)) names.push(name);
+  }
+  return names;
+}
+
+/** RemoveManagedRoutes when a router is in charge and routes are configured. */
+function removeRoutes(c: CanaryCtx): CanaryAction[] {
+  const names = c.routed ? managedRouteNames(c) : [];
+  return names.length > 0 ? [{ type: 'RemoveManagedRoutes', names }] : [];
+}
+
+// ---------------------------------------------------------------------------------------------
 // Small builders
 
-const event = (reason: string, message: string, warning = false): CanaryAction => ({
+export const event = (reason: string, message: string, warning = false): CanaryAction => ({
   type: 'EmitEvent',
   eventType: warning ? 'Warning' : 'Normal',
   reason,
@@ -271,11 +574,11 @@ const runBase = (c: CanaryCtx, index?: number): string =>
     ? `${c.name}-${c.obs.podHash}-${revision(c)}`
     : `${c.name}-${c.obs.podHash}-${revision(c)}-${index}`;
 
-const runMatches = (name: string, base: string): boolean =>
+export const runMatches = (name: string, base: string): boolean =>
   name === base || (/^\.\d+$/.test(name.slice(base.length)) && name.startsWith(base));
 
 /** A run name not taken by an observed run: `base`, `base.1`, ... (Argo's collision counter). */
-function freeRunName(c: CanaryCtx, base: string): string {
+export function freeRunName(c: CanaryCtx, base: string): string {
   const taken = c.obs.analysisRuns ?? {};
   if (!(base in taken)) return base;
   for (let i = 1; ; i++) if (!(`${base}.${i}` in taken)) return `${base}.${i}`;
@@ -293,16 +596,16 @@ function backgroundRun(c: CanaryCtx): RunStatus | undefined {
 }
 
 /** The run's observed phase (the recorded one until the adapter reports it). */
-function observedRun(c: CanaryCtx, r: RunStatus): ObservedAnalysisRun {
+export function observedRun(c: CanaryCtx, r: RunStatus): ObservedAnalysisRun {
   return c.obs.analysisRuns?.[r.name] ?? { phase: r.status, ...(r.message ? { message: r.message } : {}) };
 }
 
-function runStatus(name: string, run: ObservedAnalysisRun): RunStatus {
+export function runStatus(name: string, run: ObservedAnalysisRun): RunStatus {
   return { name, status: run.phase, ...(run.message ? { message: run.message } : {}) };
 }
 
 /** Resolve `podTemplateHashValue` args here; other valueFrom refs are left to the adapter. */
-function requestFor(s: Status, a: NonNullable<CanaryStep['analysis']>): AnalysisRunRequest {
+export function requestFor(s: Status, a: NonNullable<CanaryStep['analysis']>): AnalysisRunRequest {
   const args = (a.args ?? []).map((arg) => {
     const vf = arg.valueFrom as { podTemplateHashValue?: string } | undefined;
     if (vf?.podTemplateHashValue === 'Stable') return { name: arg.name, value: s.stableRS ?? '' };
@@ -366,11 +669,63 @@ function abortOutcome(c: CanaryCtx, message: string, failed: RunStatus[]): Outco
           true,
         ),
       ),
+      ...removeRoutes(c),
       event('RolloutAborted', message, true),
     ],
     requeueMs: 0,
     progressing: { status: 'False', reason: 'RolloutAborted', message },
   };
+}
+
+/**
+ * `resetRolloutStatus` after a new pod template or new steps: index 0, pause/abort/promoteFull and
+ * the recorded runs cleared, a pending restart cancelled (restartedAt := spec.restartAt). The steps are
+ * skipped when the new ReplicaSet is the stable one, or an active one within spec.rollbackWindow.
+ */
+function resetOutcome(c: CanaryCtx, extra: CanaryAction[]): Outcome {
+  const backToStable = c.obs.podHash === c.prev.stableRS;
+  const fastTrack = !backToStable && c.withinRollbackWindow && (c.obs.replicaSets.canary?.replicas ?? 0) > 0;
+  const skip: CanaryAction[] =
+    c.steps.length === 0
+      ? []
+      : backToStable
+        ? [event('SkipSteps', 'Rollback to stable ReplicaSets')]
+        : fastTrack
+          ? [event('SkipSteps', 'Rollback to active ReplicaSets within RollbackWindow')]
+          : [];
+  return {
+    set: {
+      currentPodHash: c.obs.podHash,
+      currentStepIndex: backToStable || fastTrack ? c.steps.length : 0,
+      abort: undefined,
+      abortedAt: undefined,
+      pauseConditions: undefined,
+      controllerPause: undefined,
+      promoteFull: undefined,
+      restartedAt: c.rollout.spec.restartAt,
+      canary: canaryBlock(c, {
+        currentStepAnalysisRunStatus: undefined,
+        currentBackgroundAnalysisRunStatus: undefined,
+      }),
+    },
+    actions: [...terminateRuns(c), ...extra, ...skip],
+    requeueMs: 0,
+  };
+}
+
+/** Exactly what an experiment / plugin step would need, and what the user can do meanwhile. */
+function unsupportedStepMessage(c: CanaryCtx): string {
+  const step = c.steps[c.index];
+  const at = `Step ${c.index + 1}/${c.steps.length}`;
+  const meanwhile = 'the rollout holds here; promote to skip the step, or abort';
+  if (step?.experiment) {
+    const names = (step.experiment.templates ?? []).map((t) => t.name).join(', ');
+    const analyses = (step.experiment.analyses ?? []).map((a) => a.name).join(', ');
+    return `${at} is an experiment step (templates: ${names || 'none'}${analyses ? `; analyses: ${analyses}` : ''}); Vireo cannot run Experiments yet (no Experiment ReplicaSets or Experiment analysis), so ${meanwhile}`;
+  }
+  if (step?.plugin)
+    return `${at} runs step plugin "${step.plugin.name}"; Vireo cannot load step plugins yet (no plugin runtime), so ${meanwhile}`;
+  return `${at} has no step type Vireo knows (${Object.keys(step ?? {}).join(', ') || 'empty step'}), so ${meanwhile}`;
 }
 
 export const CANARY_TRANSITIONS = {
@@ -410,25 +765,15 @@ export const CANARY_TRANSITIONS = {
 
   /** A new pod template: reset the rollout status (`resetRolloutStatus`), start at step 0. */
   revisionChanged: (c) => {
-    const backToStable = c.obs.podHash === c.prev.stableRS;
-    return {
-      set: {
-        currentPodHash: c.obs.podHash,
-        currentStepIndex: backToStable ? c.steps.length : 0,
-        abort: undefined,
-        abortedAt: undefined,
-        pauseConditions: undefined,
-        controllerPause: undefined,
-        promoteFull: undefined,
-        canary: canaryBlock(c, {
-          currentStepAnalysisRunStatus: undefined,
-          currentBackgroundAnalysisRunStatus: undefined,
-        }),
-      },
-      actions: [...terminateRuns(c), event('RolloutUpdated', `Rollout updated to revision ${revision(c)}`)],
-      requeueMs: 0,
-    };
+    if (c.prev.currentPodHash === c.obs.podHash) return undefined;
+    return resetOutcome(c, [event('RolloutUpdated', `Rollout updated to revision ${revision(c)}`)]);
   },
+
+  /**
+   * The canary steps changed (status.currentStepHash differs; `checkStepHashChange`): the same reset
+   * as a new template, without a new ReplicaSet.
+   */
+  stepsChanged: (c) => (c.stepsChanged ? resetOutcome(c, []) : undefined),
 
   /** First call after `abort`: record abortedAt, terminate running analysis. */
   abortStarted: (c) => {
@@ -506,6 +851,112 @@ export const CANARY_TRANSITIONS = {
     if (failed.length === 0) return undefined;
     const detail = failed[0]?.message ? `: ${failed[0].message}` : '';
     return abortOutcome(c, `Rollout aborted update to revision ${revision(c)}${detail}`, failed);
+  },
+
+  /**
+   * spec.progressDeadlineAbort: the canary made no progress for progressDeadlineSeconds (outside
+   * pauses and analysis/experiment/pause steps): abort, as a failed analysis would.
+   */
+  progressDeadlineAbort: (c) => {
+    if (c.rollout.spec.progressDeadlineAbort !== true) return undefined;
+    if (!deadlineApplies(c, c.prev) || observedProgress(c) || !timedOut(c)) return undefined;
+    const detail = timeoutMessage(c, c.prev.currentPodHash ?? c.obs.podHash);
+    return abortOutcome(c, `Rollout aborted update to revision ${revision(c)}: ${detail}`, []);
+  },
+
+  /**
+   * spec.restartAt is due: evict pods created before it, as many as maxUnavailable (at least 1) allows
+   * beyond the pods already missing, the stable's first, then the new ReplicaSet's, then older ones.
+   */
+  restartPods: (c) => {
+    const r = pendingRestart(c, c.prev);
+    if (!r?.due) return undefined;
+    const order = restartOrder(c);
+    if (sumOf(order, (rs) => rs.podsToRestart ?? 0) === 0) return undefined;
+    const { maxUnavailable } = surgeAndUnavailable(mathInput(c, c.prev));
+    const total = sumOf(order, (rs) => rs.replicas);
+    let budget =
+      sumOf(order, (rs) => rs.availableReplicas) -
+      (Math.max(c.replicas, total) - Math.max(maxUnavailable, 1));
+    const actions: CanaryAction[] = [];
+    for (const rs of order) {
+      const n = Math.min(budget, rs.podsToRestart ?? 0);
+      if (n <= 0) continue;
+      actions.push({ type: 'RestartPods', hash: rs.hash, count: n, before: r.at });
+      budget -= n;
+    }
+    return actions.length === 0 ? undefined : { actions, requeueMs: RESTART_CHECK_MS };
+  },
+
+  /** Every pod is younger than spec.restartAt: record status.restartedAt. */
+  restartCompleted: (c) => {
+    const r = pendingRestart(c, c.prev);
+    if (!r?.due || sumOf(allReplicaSets(c), (rs) => rs.podsToRestart ?? 0) > 0) return undefined;
+    return { set: { restartedAt: r.at }, actions: [], requeueMs: 0 };
+  },
+
+  /**
+   * The router still reports managed routes after promotion, an abort or promote --full: remove them
+   * (the promoting or aborting call already asked once).
+   */
+  removeManagedRoutes: (c) => {
+    const left = c.obs.managedRoutes ?? [];
+    if (!c.routed || left.length === 0) return undefined;
+    if (c.state === 'Promoting' && c.prev.promoteFull !== true) return undefined;
+    const names = managedRouteNames(c);
+    return { actions: [{ type: 'RemoveManagedRoutes', names: names.length > 0 ? names : [...left] }] };
+  },
+
+  /**
+   * A rollback within spec.rollbackWindow: skip the remaining steps and pauses (Argo handles it as
+   * promote --full), then promote as usual.
+   */
+  rollbackWindowFastTrack: (c) => {
+    if (!c.withinRollbackWindow) return undefined;
+    const paused = (c.prev.pauseConditions ?? []).length > 0 || c.prev.controllerPause === true;
+    if (c.prev.currentStepIndex === c.steps.length && !paused) return undefined;
+    return {
+      set: { currentStepIndex: c.steps.length, pauseConditions: undefined, controllerPause: undefined },
+      actions: [],
+      requeueMs: 0,
+    };
+  },
+
+  /**
+   * The canary becomes the stable only with every pod available (`shouldFullPromote`), even when
+   * replicaProgressThreshold let the steps go on with fewer.
+   */
+  waitForFullAvailability: (c) =>
+    (c.obs.replicaSets.canary?.availableReplicas ?? 0) >= c.replicas ? undefined : { actions: [] },
+
+  /**
+   * Fully promoted (or rolled back to the stable) with the router still sending traffic to the canary
+   * Service: weight back to 0 and the canary Service back to the stable pods. With dynamicStableScale
+   * only as fast as the stable's available pods allow (`calculateDesiredWeightOnAbortOrStableRollback`).
+   */
+  resetWeightToStable: (c) => {
+    const w = reportedWeight(c);
+    if (!c.routed || w === undefined) return undefined;
+    const cs = canarySpec(c);
+    let target = 0;
+    if (cs?.dynamicStableScale === true && c.replicas > 0) {
+      const avail = c.obs.replicaSets.stable?.availableReplicas ?? 0;
+      target = Math.min(w, Math.max(0, c.maxWeight - Math.floor((c.maxWeight * avail) / c.replicas)));
+    }
+    if (w === target) return undefined;
+    const stable = c.prev.stableRS ?? c.obs.podHash;
+    const recorded = c.prev.canary?.weights?.canary.podTemplateHash;
+    const s: Status = target > 0 && recorded ? { ...c.prev, currentPodHash: recorded } : c.prev;
+    const actions: CanaryAction[] = [{ type: 'SetWeight', canary: target }];
+    if (target === 0 && cs?.canaryService && recorded !== undefined && recorded !== stable)
+      actions.push({
+        type: 'SwitchServiceSelector',
+        role: 'canary',
+        service: cs.canaryService,
+        hash: stable,
+      });
+    actions.push(event('TrafficWeightUpdated', `Traffic weight updated from ${w} to ${target}`));
+    return { set: { canary: canaryBlock(c, { weights: weightsStatus(c, s, target) }) }, actions };
   },
 
   /** A run came back Inconclusive: pause with InconclusiveAnalysisRun (§1.7). */
@@ -693,15 +1144,9 @@ export const CANARY_TRANSITIONS = {
     return undefined;
   },
 
-  /** experiment / plugin steps are outside this slice: hold with a warning. */
+  /** experiment / plugin steps: Vireo cannot run them yet; hold with a warning that says what is missing. */
   stepUnsupported: (c) => ({
-    actions: [
-      event(
-        'StepUnsupported',
-        `Step ${c.index + 1} (${stepDescription(c.steps[c.index])}) is not supported yet`,
-        true,
-      ),
-    ],
+    actions: [event('StepUnsupported', unsupportedStepMessage(c), true)],
   }),
 
   /** Every step done (or promoteFull) and the canary at full: the canary becomes the stable. */
@@ -716,11 +1161,16 @@ export const CANARY_TRANSITIONS = {
     const bg = c.prev.canary?.currentBackgroundAnalysisRunStatus;
     if (bg && !COMPLETED_RUN.has(observedRun(c, bg).phase))
       actions.push({ type: 'TerminateAnalysisRun', name: bg.name });
+    actions.push(...removeRoutes(c));
+    // `shouldFullPromote`'s reasons, in its order.
+    const reason =
+      c.prev.promoteFull === true
+        ? 'Full promotion requested'
+        : c.withinRollbackWindow
+          ? 'Rollback within window'
+          : `Completed all ${c.steps.length} canary steps`;
     actions.push(
-      event(
-        'RolloutCompleted',
-        `Rollout completed update to revision ${revision(c)} (${hash}): Completed all ${c.steps.length} canary steps`,
-      ),
+      event('RolloutCompleted', `Rollout completed update to revision ${revision(c)} (${hash}): ${reason}`),
     );
     return {
       set: {
@@ -768,12 +1218,22 @@ export type CanaryTransitionName = keyof typeof CANARY_TRANSITIONS;
 
 export const CANARY_TRANSITION_TABLE: Readonly<Record<CanaryStateName, readonly CanaryTransitionName[]>> = {
   Initial: ['initialDeploy'],
-  NewRevision: ['revisionChanged'],
-  Aborted: ['abortStarted', 'abortRollback', 'abortedHold'],
-  Paused: ['retried', 'analysisFailed', 'manualPause'],
+  NewRevision: ['revisionChanged', 'stepsChanged'],
+  Aborted: [
+    'abortStarted',
+    'restartPods',
+    'restartCompleted',
+    'removeManagedRoutes',
+    'abortRollback',
+    'abortedHold',
+  ],
+  Paused: ['retried', 'analysisFailed', 'restartPods', 'restartCompleted', 'manualPause'],
   Stepping: [
     'retried',
     'analysisFailed',
+    'progressDeadlineAbort',
+    'restartPods',
+    'restartCompleted',
     'analysisInconclusive',
     'inconclusiveResumed',
     'pauseStepElapsed',
@@ -791,27 +1251,44 @@ export const CANARY_TRANSITION_TABLE: Readonly<Record<CanaryStateName, readonly 
   Promoting: [
     'retried',
     'analysisFailed',
+    'progressDeadlineAbort',
+    'restartPods',
+    'restartCompleted',
+    'removeManagedRoutes',
+    'rollbackWindowFastTrack',
     'scaleReplicaSets',
     'waitForReplicas',
     'setTrafficWeight',
+    'waitForFullAvailability',
     'promoted',
   ],
-  Completed: ['retried', 'scaleStable', 'scaleDownOld', 'steady'],
+  Completed: [
+    'retried',
+    'restartPods',
+    'restartCompleted',
+    'removeManagedRoutes',
+    'resetWeightToStable',
+    'scaleStable',
+    'scaleDownOld',
+    'steady',
+  ],
 };
 
 // ---------------------------------------------------------------------------------------------
 // Status: conditions, phase, message (one write per call)
 
-function setCondition(
+export function setCondition(
   prev: readonly Condition[],
   type: string,
   status: string,
   reason: string,
   message: string,
   nowIso: string,
+  /** Write a fresh lastUpdateTime even when nothing changed (the Progressing condition on progress). */
+  touch = false,
 ): Condition {
   const old = prev.find((x) => x.type === type);
-  if (old && old.status === status && old.reason === reason && old.message === message) return old;
+  if (!touch && old && old.status === status && old.reason === reason && old.message === message) return old;
   return {
     type,
     status,
@@ -820,6 +1297,24 @@ function setCondition(
     lastUpdateTime: nowIso,
     lastTransitionTime: old && old.status === status ? old.lastTransitionTime : nowIso,
   };
+}
+
+/**
+ * `RolloutHealthy`: every pod updated and available, no other pods, every step done and the current
+ * ReplicaSet the stable one.
+ */
+function rolloutHealthy(c: CanaryCtx, s: Status): boolean {
+  const n = c.replicas;
+  const allSteps =
+    c.steps.length === 0 || s.currentStepIndex === undefined || s.currentStepIndex === c.steps.length;
+  return (
+    s.updatedReplicas === n &&
+    s.availableReplicas === n &&
+    s.replicas === n &&
+    allSteps &&
+    !!s.stableRS &&
+    s.stableRS === s.currentPodHash
+  );
 }
 
 function finish(c: CanaryCtx, transition: string, o: Outcome): CanaryResult {
@@ -834,21 +1329,32 @@ function finish(c: CanaryCtx, transition: string, o: Outcome): CanaryResult {
   const generation = (c.rollout.metadata as { generation?: number } | undefined)?.generation;
   if (generation !== undefined) next.observedGeneration = String(generation);
 
+  // Recomputed every pass from the observed ReplicaSets and the spec.
+  const counts = replicaStatus(c);
+  next.currentStepHash = c.stepHash;
+  next.replicas = counts.replicas;
+  next.updatedReplicas = counts.updatedReplicas;
+  next.readyReplicas = counts.readyReplicas;
+  next.availableReplicas = counts.availableReplicas;
+  next.HPAReplicas = counts.replicas;
+  next.selector = formatLabelSelector(c.rollout.spec.selector);
+
   const prevConds = c.prev.conditions ?? [];
   const hash = next.currentPodHash ?? c.obs.podHash;
   const rs = `ReplicaSet "${rsName(c, hash)}"`;
   const rev = revision(c);
   const prevAbort = prevConds.find((x) => x.type === 'Progressing' && x.reason === 'RolloutAborted');
+  const prevProgressing = prevConds.find((x) => x.type === 'Progressing');
   const paused = c.rollout.spec.paused === true || (next.pauseConditions ?? []).length > 0;
   const fullyPromoted = !!next.stableRS && next.stableRS === hash;
   const canaryRS = c.obs.replicaSets.canary;
   const updatedAvailable = !!canaryRS && canaryRS.hash === hash && canaryRS.availableReplicas >= c.replicas;
-  const { stable: obsStable, older: obsOlder } = c.obs.replicaSets;
-  const oldPending = [...(obsOlder ?? []), ...(obsStable ? [obsStable] : [])].some(
-    (x) => x.hash !== hash && x.replicas > 0,
-  );
+  const healthy = !paused && rolloutHealthy(c, next);
 
-  let progressing = o.progressing;
+  // Progressing (`calculateRolloutConditions`): lastUpdateTime moves only on progress, and the
+  // progress deadline counts from it.
+  let touch = false;
+  let progressing: ConditionText | undefined = o.progressing;
   if (!progressing) {
     if (next.abort === true)
       progressing = {
@@ -858,49 +1364,70 @@ function finish(c: CanaryCtx, transition: string, o: Outcome): CanaryResult {
       };
     else if (paused)
       progressing = { status: 'Unknown', reason: 'RolloutPaused', message: 'Rollout is paused' };
-    else if (fullyPromoted && updatedAvailable)
+    else if (healthy)
       progressing = {
         status: 'True',
         reason: 'NewReplicaSetAvailable',
         message: `${rs} has successfully progressed.`,
       };
+    else if (madeProgress(c.prev, next)) {
+      progressing = { status: 'True', reason: 'ReplicaSetUpdated', message: `${rs} is progressing.` };
+      touch = true;
+    } else if (deadlineApplies(c, next) && timedOut(c))
+      progressing = { status: 'False', reason: 'ProgressDeadlineExceeded', message: timeoutMessage(c, hash) };
+    else if (prevProgressing?.reason === 'RolloutPaused')
+      progressing = { status: 'Unknown', reason: 'RolloutResumed', message: 'Rollout is resumed' };
+    else if (prevProgressing && TRACKING_REASONS.has(prevProgressing.reason))
+      progressing = {
+        status: prevProgressing.status,
+        reason: prevProgressing.reason,
+        message: prevProgressing.message,
+      };
     else progressing = { status: 'True', reason: 'ReplicaSetUpdated', message: `${rs} is progressing.` };
   }
 
-  const { maxUnavailable } = surgeAndUnavailable(mathInput(c, next));
-  const stable = stableDistinct(c);
-  const available = (canaryRS?.availableReplicas ?? 0) + (stable?.availableReplicas ?? 0);
-  const isAvailable = available >= c.replicas - maxUnavailable;
+  // Available (canary): every ReplicaSet's available pods together reach spec.replicas.
+  const isAvailable = counts.availableReplicas >= c.replicas;
+  const restarting = pendingRestart(c, next) !== undefined;
 
-  // Phase (CalculateRolloutPhase, §1.8).
+  // Phase (`CalculateRolloutPhase`, §1.8).
   let phase: NonNullable<Status['phase']>;
   let message = '';
-  if (progressing.reason === 'RolloutAborted') {
+  if (progressing.reason === 'RolloutAborted' || progressing.reason === 'ProgressDeadlineExceeded') {
     phase = 'Degraded';
-    message = `RolloutAborted: ${progressing.message}`;
+    message = `${progressing.reason}: ${progressing.message}`;
   } else if (paused) {
     phase = 'Paused';
     message = c.rollout.spec.paused === true ? 'manually paused' : (next.pauseConditions?.[0]?.reason ?? '');
-  } else if (!updatedAvailable) {
+  } else if (restarting) {
+    phase = 'Progressing';
+    message = 'rollout is restarting';
+  } else if (counts.updatedReplicas < c.replicas) {
     phase = 'Progressing';
     message = 'more replicas need to be updated';
+  } else if (counts.availableReplicas < counts.updatedReplicas) {
+    phase = 'Progressing';
+    message = 'updated replicas are still becoming available';
+  } else if (!c.routed && counts.replicas > counts.updatedReplicas) {
+    // Only without a router: with one, scaleDownDelaySeconds keeps the old pods up on purpose.
+    phase = 'Progressing';
+    message = 'old replicas are pending termination';
   } else if (!fullyPromoted) {
     phase = 'Progressing';
     message = 'waiting for all steps to complete';
-  } else if (oldPending) {
-    phase = 'Progressing';
-    message = 'old replicas are pending termination';
   } else phase = 'Healthy';
 
+  const progressingCond = setCondition(
+    prevConds,
+    'Progressing',
+    progressing.status,
+    progressing.reason,
+    progressing.message,
+    nowIso,
+    touch,
+  );
   const conds: Condition[] = [
-    setCondition(
-      prevConds,
-      'Progressing',
-      progressing.status,
-      progressing.reason,
-      progressing.message,
-      nowIso,
-    ),
+    progressingCond,
     setCondition(
       prevConds,
       'Available',
@@ -931,9 +1458,9 @@ function finish(c: CanaryCtx, transition: string, o: Outcome): CanaryResult {
     setCondition(
       prevConds,
       'Healthy',
-      phase === 'Healthy' ? 'True' : 'False',
+      healthy ? 'True' : 'False',
       'RolloutHealthy',
-      phase === 'Healthy' ? 'Rollout is healthy' : 'Rollout is not healthy',
+      healthy ? 'Rollout is healthy' : 'Rollout is not healthy',
       nowIso,
     ),
   );
@@ -942,9 +1469,27 @@ function finish(c: CanaryCtx, transition: string, o: Outcome): CanaryResult {
   next.phase = phase;
   next.message = message;
 
+  // Requeue: what the transition asked for, and the safety nets Argo keeps (a due or pending restart,
+  // `requeueStuckRollout` for the progress deadline). The nets apply when the call asked for nothing
+  // else: after an action the adapter calls again when the world reports back.
+  const nets: number[] = [];
+  if (c.state !== 'Initial' && c.state !== 'NewRevision') {
+    const restart = pendingRestart(c, next);
+    if (restart) nets.push(restart.due ? RESTART_CHECK_MS : restart.atMs - c.now.getTime() + 1);
+  }
+  if (deadlineApplies(c, next) && progressingCond.reason !== 'ProgressDeadlineExceeded') {
+    // At the deadline plus a second (Argo's margin against clock skew); never 0, so an adapter that
+    // calls at once does not spin at the same instant.
+    const after = Date.parse(progressingCond.lastUpdateTime) + deadlineMs(c) - c.now.getTime();
+    nets.push(Math.max(0, after) + 1000);
+  }
+  const acted = o.actions.some((a) => a.type !== 'EmitEvent');
+  let requeueMs = o.requeueMs;
+  if (requeueMs !== undefined) requeueMs = Math.min(requeueMs, ...nets);
+  else if (!acted && nets.length > 0) requeueMs = Math.min(...nets);
+
   const actions = [...o.actions];
-  if (o.requeueMs !== undefined)
-    actions.push({ type: 'RequeueAfter', ms: Math.max(0, Math.ceil(o.requeueMs)) });
+  if (requeueMs !== undefined) actions.push({ type: 'RequeueAfter', ms: Math.max(0, Math.ceil(requeueMs)) });
   return { actions, status: next, transition, from: c.state };
 }
 
@@ -958,6 +1503,10 @@ export function canaryContext(rollout: Rollout, observed: CanaryObservation, now
   const prev = r.status ?? {};
   const raw = prev.currentStepIndex ?? 0;
   const input = { spec: r.spec as unknown as RolloutInput['spec'] };
+  const stepHash = canaryStepHash(r.spec.strategy?.canary?.steps);
+  // No recorded hash (a status from before the field, or from another controller): adopt it, no reset.
+  const stepsChanged = !!prev.currentStepHash && prev.currentStepHash !== stepHash;
+  const withinRollbackWindow = rollbackWithinWindow(r, observed);
   return {
     rollout: r,
     name: r.metadata?.name ?? '',
@@ -965,11 +1514,14 @@ export function canaryContext(rollout: Rollout, observed: CanaryObservation, now
     prev,
     obs: observed,
     now,
-    state: stateOf(r, prev, observed, steps.length),
+    state: stateOf(r, prev, observed, steps.length, stepsChanged, withinRollbackWindow),
     routed: isTrafficRouted(input),
     maxWeight: r.spec.strategy?.canary?.trafficRouting?.maxTrafficWeight ?? rolloutDefaults.maxTrafficWeight,
     replicas: specReplicas(input),
     index: Math.min(steps.length, Math.max(0, Number.isFinite(raw) ? Math.trunc(raw) : 0)),
+    stepHash,
+    stepsChanged,
+    withinRollbackWindow,
   };
 }
 

@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Rollout } from '../../api/argo/rollout.js';
 import { loadManifests } from '../../api/load.js';
-import { newWorld, simulate } from './sim.js';
-import { promoteRollout } from './user-actions.js';
+import { sharedDir } from '../../testing/upstream.js';
+import { newWorld, type SimStep, simulate } from './sim.js';
+import { abortRollout, promoteRollout, restartRollout } from './user-actions.js';
 
-const FILE = '/work/shared/examples/seed-000-rollout-with-analysis.yaml';
+const FILE = path.join(sharedDir, 'examples', 'seed-000-rollout-with-analysis.yaml');
 const { objects } = loadManifests(readFileSync(FILE, 'utf8'), FILE);
 const rollout = objects.find((o) => o.object.kind === 'Rollout')?.object as unknown as Rollout;
 
@@ -138,5 +140,150 @@ describe('seed-000 without a traffic router (basic canary, 4 replicas)', () => {
     expect(run.some((s) => s.transition === 'inconclusiveResumed')).toBe(true);
     expect(Object.keys(w.runs)).toEqual(['canary-demo-bbb-1', 'canary-demo-bbb-1.1']);
     expect(w.rollout.status?.stableRS).toBe('bbb');
+  });
+});
+
+describe('seed-000 with managed routes, restart, undo, steps edits and the progress deadline', () => {
+  /** The seed with a header route step after the first setWeight, listed in managedRoutes. */
+  const withRoute: Rollout = structuredClone(rollout);
+  const canary = withRoute.spec.strategy?.canary;
+  if (canary?.trafficRouting) canary.trafficRouting.managedRoutes = [{ name: 'hdr' }];
+  canary?.steps?.splice(1, 0, {
+    setHeaderRoute: { name: 'hdr', match: [{ headerName: 'x-canary', headerValue: { exact: '1' } }] },
+  });
+
+  it('the header route lives from its step until the promotion removes it', () => {
+    const w = newWorld(withRoute, 'bbb', 'aaa');
+    let routedAt: number | undefined;
+    const run = simulate(w, {
+      calls: 200,
+      before: (world) => {
+        if (routedAt === undefined && world.headerRoutes.includes('hdr')) routedAt = world.now;
+      },
+    });
+    const promoted = run.find((s) => s.transition === 'promoted');
+    expect(routedAt).toBeDefined();
+    expect(promoted?.actions).toContainEqual({ type: 'RemoveManagedRoutes', names: ['hdr'] });
+    expect(w.headerRoutes).toEqual([]);
+    expect(run.filter((s) => s.actions.some((a) => a.type === 'RemoveManagedRoutes'))).toHaveLength(1);
+    expect(w.rollout.status?.phase).toBe('Healthy');
+  });
+
+  it('an abort removes the header route too', () => {
+    const w = newWorld(withRoute, 'bbb', 'aaa');
+    const run = simulate(w, {
+      calls: 60,
+      before: (world) => {
+        if (world.headerRoutes.includes('hdr') && world.rollout.status?.abort !== true)
+          world.rollout = abortRollout(world.rollout);
+      },
+    });
+    expect(run.some((s) => s.transition === 'abortStarted')).toBe(true);
+    expect(w.headerRoutes).toEqual([]);
+    expect(w.weight).toBe(0);
+    expect(w.rollout.status?.phase).toBe('Degraded');
+  });
+
+  it('restart: every pod restarted, one at a time (maxUnavailable 25% of 3 is 0, so 1), then restartedAt', () => {
+    const three: Rollout = structuredClone(rollout);
+    three.spec.replicas = 3;
+    const w = newWorld(three, 'aaa', 'aaa');
+    simulate(w, { calls: 3 });
+    expect(w.rollout.status?.phase).toBe('Healthy');
+    w.rollout = restartRollout(w.rollout, new Date(w.now));
+    const restartAt = w.rollout.spec.restartAt;
+    w.now += 1_000;
+    const run = simulate(w, { calls: 10 });
+    const evictions = run.flatMap((s) => s.actions.filter((a) => a.type === 'RestartPods'));
+    expect(evictions).toEqual(
+      [0, 1, 2].map(() => ({ type: 'RestartPods', hash: 'aaa', count: 1, before: restartAt })),
+    );
+    expect(run.find((s) => s.transition === 'restartPods')?.status.message).toBe('rollout is restarting');
+    expect(w.rollout.status?.restartedAt).toBe(restartAt);
+    expect(w.rollout.status?.phase).toBe('Healthy');
+    const pods = w.replicaSets.get('aaa')?.pods ?? [];
+    expect(pods.every((t) => t >= Date.parse(restartAt ?? ''))).toBe(true);
+  });
+
+  /** Promote bbb over aaa, then undo back to aaa; returns the calls after the undo. */
+  function undoAfterPromotion(r: Rollout): { w: ReturnType<typeof newWorld>; after: SimStep[] } {
+    const w = newWorld(r, 'bbb', 'aaa');
+    simulate(w, { calls: 200 });
+    expect(w.rollout.status?.stableRS).toBe('bbb');
+    expect(w.replicaSets.get('aaa')?.replicas).toBe(0);
+    w.podHash = 'aaa';
+    w.revision = 3;
+    const after = simulate(w, { calls: 100 });
+    return { w, after };
+  }
+
+  it('undo within rollbackWindow: fast-tracked, no steps or analysis, promoted within seconds', () => {
+    const r: Rollout = structuredClone(rollout);
+    r.spec.rollbackWindow = { revisions: 2 };
+    const { w, after } = undoAfterPromotion(r);
+    const promoted = after.find((s) => s.transition === 'promoted');
+    expect(after.map((s) => s.transition)).toContain('rollbackWindowFastTrack');
+    expect(promoted?.actions).toContainEqual(
+      expect.objectContaining({
+        reason: 'RolloutCompleted',
+        message: expect.stringMatching(/Rollback within window$/),
+      }),
+    );
+    expect((promoted?.at ?? 0) - (after[0]?.at ?? 0)).toBeLessThan(60_000);
+    expect(after.some((s) => s.actions.some((a) => a.type === 'CreateAnalysisRun'))).toBe(false);
+    expect(w.rollout.status?.stableRS).toBe('aaa');
+  });
+
+  it('undo without rollbackWindow is a roll forward through every step again', () => {
+    const { w, after } = undoAfterPromotion(rollout);
+    const promoted = after.find((s) => s.transition === 'promoted');
+    expect((promoted?.at ?? 0) - (after[0]?.at ?? 0)).toBeGreaterThanOrEqual(8 * MIN);
+    expect(after.some((s) => s.actions.some((a) => a.type === 'CreateAnalysisRun'))).toBe(true);
+    expect(w.rollout.status?.stableRS).toBe('aaa');
+  });
+
+  it('editing the steps mid-rollout starts over at step 0 with the new steps', () => {
+    const w = newWorld(rollout, 'bbb', 'aaa');
+    let edited = false;
+    const run = simulate(w, {
+      calls: 200,
+      before: (world) => {
+        if (!edited && world.rollout.status?.currentStepIndex === 4) {
+          edited = true;
+          const steps = [{ setWeight: 50 }, { pause: { duration: '1m' } }];
+          world.rollout = structuredClone(world.rollout);
+          if (world.rollout.spec.strategy?.canary) world.rollout.spec.strategy.canary.steps = steps;
+        }
+      },
+    });
+    const changed = run.findIndex((s) => s.transition === 'stepsChanged');
+    expect(changed).toBeGreaterThan(0);
+    expect(run[changed]?.status.currentStepIndex).toBe(0);
+    const weights = run.flatMap((s) => s.actions.flatMap((a) => (a.type === 'SetWeight' ? [a.canary] : [])));
+    // edited when step 4 (setWeight 60) was next: 60 never comes
+    expect(weights).toEqual([20, 40, 50, 100, 0]);
+    expect(w.rollout.status?.stableRS).toBe('bbb');
+    expect(w.rollout.status?.currentStepIndex).toBe(2);
+  });
+
+  it('progressDeadlineAbort: a canary whose pods never become available is aborted after 600s', () => {
+    const r: Rollout = structuredClone(rollout);
+    r.spec.progressDeadlineAbort = true;
+    const w = newWorld(r, 'bbb', 'aaa');
+    const run = simulate(w, {
+      calls: 50,
+      before: (world) => {
+        const rs = world.replicaSets.get('bbb');
+        if (rs) rs.availableReplicas = 0;
+      },
+    });
+    const aborted = run.find((s) => s.transition === 'progressDeadlineAbort');
+    expect(aborted?.at).toBeGreaterThan(600_000);
+    expect(aborted?.at).toBeLessThan(610_000);
+    expect(w.rollout.status?.message).toBe(
+      'RolloutAborted: Rollout aborted update to revision 1: ReplicaSet "canary-demo-bbb" has timed out progressing.',
+    );
+    expect(w.weight).toBe(0);
+    expect(run.some((s) => s.transition === 'promoted')).toBe(false);
   });
 });

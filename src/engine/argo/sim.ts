@@ -1,11 +1,14 @@
 /**
  * A tiny in-memory world for the canary machine (tests and demos): ReplicaSets whose pods become
- * available at once, a router that applies weights at once, AnalysisRuns whose phase a script picks.
- * It only carries out actions and reports observations; every decision is the machine's.
+ * available at once, a router that applies weights and routes at once, AnalysisRuns whose phase a
+ * script picks. It only carries out actions and reports observations; every decision is the machine's.
+ *
+ * Pods are kept as their creation times, so restarts (spec.restartAt) and the creation order of
+ * ReplicaSets (spec.rollbackWindow) can be observed.
  */
 import type { Rollout } from '../../api/argo/rollout.js';
 import { reconcileCanary } from './machine.js';
-import type { CanaryAction, CanaryObservation, CanaryResult } from './types.js';
+import type { CanaryAction, CanaryObservation, CanaryResult, ObservedReplicaSet } from './types.js';
 
 export interface SimRun {
   phase: string;
@@ -14,16 +17,26 @@ export interface SimRun {
   createdAt: number;
 }
 
+export interface SimReplicaSet {
+  replicas: number;
+  availableReplicas: number;
+  /** Virtual creation time (ms); default 0. */
+  createdAt?: number;
+  /** Creation times of its pods (ms), oldest first; default: `replicas` pods born at createdAt. */
+  pods?: number[];
+}
+
 export interface World {
   now: number;
   rollout: Rollout;
   podHash: string;
   revision: number;
-  replicaSets: Map<string, { replicas: number; availableReplicas: number }>;
+  replicaSets: Map<string, SimReplicaSet>;
   weight: number;
   runs: Record<string, SimRun>;
   services: Record<string, string>;
   headerRoutes: string[];
+  mirrorRoutes: string[];
 }
 
 export interface SimStep extends CanaryResult {
@@ -39,6 +52,9 @@ export interface SimOptions {
   idleMs?: number;
 }
 
+/** When the first stable ReplicaSet was created (before the first call at 0). */
+const STABLE_CREATED_AT = -60_000;
+
 export function newWorld(rollout: Rollout, podHash: string, stable?: string): World {
   const w: World = {
     now: 0,
@@ -50,10 +66,16 @@ export function newWorld(rollout: Rollout, podHash: string, stable?: string): Wo
     runs: {},
     services: {},
     headerRoutes: [],
+    mirrorRoutes: [],
   };
   if (stable) {
     const n = rollout.spec.replicas ?? 1;
-    w.replicaSets.set(stable, { replicas: n, availableReplicas: n });
+    w.replicaSets.set(stable, {
+      replicas: n,
+      availableReplicas: n,
+      createdAt: STABLE_CREATED_AT,
+      pods: Array(n).fill(STABLE_CREATED_AT),
+    });
     w.rollout.status = {
       stableRS: stable,
       currentPodHash: stable,
@@ -63,17 +85,39 @@ export function newWorld(rollout: Rollout, podHash: string, stable?: string): Wo
   return w;
 }
 
+function podsOf(rs: SimReplicaSet): number[] {
+  return rs.pods ?? Array(rs.replicas).fill(rs.createdAt ?? 0);
+}
+
+/** spec.restartAt in ms while a restart is pending (status.restartedAt differs). */
+function pendingRestartMs(w: World): number | undefined {
+  const at = w.rollout.spec.restartAt;
+  if (!at) return undefined;
+  const ms = Date.parse(at);
+  const done = w.rollout.status?.restartedAt;
+  return done !== undefined && Date.parse(done) === ms ? undefined : ms;
+}
+
 export function observe(w: World): CanaryObservation {
   const stableHash = w.rollout.status?.stableRS;
-  const rs = (hash: string) => {
+  const restartMs = pendingRestartMs(w);
+  const rs = (hash: string): ObservedReplicaSet | undefined => {
     const x = w.replicaSets.get(hash);
-    return x ? { hash, ...x } : undefined;
+    if (!x) return undefined;
+    const old = restartMs === undefined ? 0 : podsOf(x).filter((t) => t < restartMs).length;
+    return {
+      hash,
+      replicas: x.replicas,
+      availableReplicas: x.availableReplicas,
+      createdAt: new Date(x.createdAt ?? 0).toISOString(),
+      ...(old > 0 ? { podsToRestart: old } : {}),
+    };
   };
   const stable = stableHash ? rs(stableHash) : undefined;
   const canary = rs(w.podHash);
   const older = [...w.replicaSets.keys()]
     .filter((h) => h !== stableHash && h !== w.podHash)
-    .map((h) => ({ hash: h, ...(w.replicaSets.get(h) as { replicas: number; availableReplicas: number }) }));
+    .map((h) => rs(h) as ObservedReplicaSet);
   const analysisRuns: CanaryObservation['analysisRuns'] = {};
   for (const [name, r] of Object.entries(w.runs))
     analysisRuns[name] = { phase: r.phase, ...(r.message ? { message: r.message } : {}) };
@@ -83,18 +127,47 @@ export function observe(w: World): CanaryObservation {
     replicaSets: { ...(stable ? { stable } : {}), ...(canary ? { canary } : {}), older },
     weights: { canary: w.weight },
     analysisRuns,
+    managedRoutes: [...w.headerRoutes, ...w.mirrorRoutes],
   };
 }
 
 const DONE = new Set(['Successful', 'Failed', 'Error', 'Inconclusive']);
+
+function scale(w: World, hash: string, replicas: number): void {
+  const x = w.replicaSets.get(hash);
+  const pods = x ? [...podsOf(x)] : [];
+  while (pods.length < replicas) pods.push(w.now);
+  pods.sort((a, b) => a - b);
+  pods.length = Math.min(pods.length, Math.max(0, replicas)); // the newest pods go first
+  w.replicaSets.set(hash, { replicas, availableReplicas: replicas, createdAt: x?.createdAt ?? w.now, pods });
+}
+
+const setRoute = (routes: string[], name: string, on: boolean): void => {
+  const i = routes.indexOf(name);
+  if (on && i < 0) routes.push(name);
+  if (!on && i >= 0) routes.splice(i, 1);
+};
 
 export function apply(w: World, actions: readonly CanaryAction[]): void {
   for (const a of actions) {
     switch (a.type) {
       case 'CreateReplicaSet':
       case 'ScaleReplicaSet':
-        w.replicaSets.set(a.hash, { replicas: a.replicas, availableReplicas: a.replicas });
+        scale(w, a.hash, a.replicas);
         break;
+      case 'RestartPods': {
+        const x = w.replicaSets.get(a.hash);
+        if (!x) break;
+        const before = Date.parse(a.before);
+        let left = a.count;
+        const pods = podsOf(x).map((t) => {
+          if (left <= 0 || t >= before) return t;
+          left -= 1;
+          return w.now;
+        });
+        w.replicaSets.set(a.hash, { ...x, pods: pods.sort((p, q) => p - q) });
+        break;
+      }
       case 'SetWeight':
         w.weight = a.canary;
         break;
@@ -110,7 +183,17 @@ export function apply(w: World, actions: readonly CanaryAction[]): void {
         w.services[a.service] = a.hash;
         break;
       case 'SetHeaderRoute':
-        w.headerRoutes.push(a.name);
+        // A header route without match rules removes it (Argo's routers).
+        setRoute(w.headerRoutes, a.name, a.match.length > 0);
+        break;
+      case 'SetMirrorRoute':
+        setRoute(w.mirrorRoutes, a.name, a.match.length > 0 || (a.percentage ?? 0) > 0);
+        break;
+      case 'RemoveManagedRoutes':
+        for (const name of a.names) {
+          setRoute(w.headerRoutes, name, false);
+          setRoute(w.mirrorRoutes, name, false);
+        }
         break;
       default:
         break;

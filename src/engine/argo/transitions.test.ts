@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Rollout, RolloutStatus } from '../../api/argo/rollout.js';
-import { reconcileCanary } from './machine.js';
+import { CANARY_TRANSITIONS, canaryStepHash, formatLabelSelector, reconcileCanary } from './machine.js';
 import type { CanaryAction, CanaryObservation, CanaryResult } from './types.js';
-import { abortRollout, promoteFullRollout, promoteRollout, retryRollout } from './user-actions.js';
+import {
+  abortRollout,
+  promoteFullRollout,
+  promoteRollout,
+  restartRollout,
+  retryRollout,
+} from './user-actions.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const at = (s: number) => new Date(T0 + s * 1000);
@@ -132,6 +138,7 @@ const rows: Row[] = [
       expect(cond(r, 'Progressing')).toMatchObject({ status: 'False', reason: 'RolloutAborted' });
       expect(only(r, 'TerminateAnalysisRun')).toHaveLength(1);
       expect(only(r, 'EmitEvent').map((e) => e.type === 'EmitEvent' && e.reason)).toContain('RolloutAborted');
+      expect(only(r, 'RemoveManagedRoutes')).toEqual([{ type: 'RemoveManagedRoutes', names: ['h', 'm'] }]);
     },
   },
   {
@@ -325,13 +332,20 @@ const rows: Row[] = [
     },
   },
   {
-    name: 'pods not available yet: wait, no weight change',
+    name: 'pods not available yet: wait, no weight change; requeue at the progress deadline',
     rollout: mid(0),
     observed: obs({ canary: [1, 0], weight: 0 }),
     transition: 'waitForReplicas',
     check: (r) => {
-      expect(r.actions).toEqual([]);
-      expect(r.status.phase).toBe('Progressing');
+      // Progress (a new updated pod) restarts the deadline clock: 600s + Argo's 1s margin.
+      expect(r.actions).toEqual([{ type: 'RequeueAfter', ms: 601_000 }]);
+      expect(cond(r, 'Progressing')).toMatchObject({
+        status: 'True',
+        reason: 'ReplicaSetUpdated',
+        message: 'ReplicaSet "demo-bbb" is progressing.',
+        lastUpdateTime: iso(0),
+      });
+      expect(r.status).toMatchObject({ phase: 'Progressing', message: 'waiting for all steps to complete' });
     },
   },
   {
@@ -439,7 +453,17 @@ const rows: Row[] = [
     transition: 'stepUnsupported',
     check: (r) => {
       expect(r.status.currentStepIndex).toBe(6);
-      expect(only(r, 'EmitEvent')).toMatchObject([{ eventType: 'Warning' }]);
+      expect(only(r, 'EmitEvent')).toEqual([
+        {
+          type: 'EmitEvent',
+          eventType: 'Warning',
+          reason: 'StepUnsupported',
+          message:
+            'Step 7/8 is an experiment step (templates: e); Vireo cannot run Experiments yet (no Experiment ReplicaSets or Experiment analysis), so the rollout holds here; promote to skip the step, or abort',
+        },
+      ]);
+      // An experiment step is indefinite: no progress deadline, no requeue.
+      expect(only(r, 'RequeueAfter')).toEqual([]);
     },
   },
   {
@@ -474,7 +498,16 @@ const rows: Row[] = [
       expect(only(r, 'SetWeight')).toEqual([{ type: 'SetWeight', canary: 0 }]);
       expect(only(r, 'TerminateAnalysisRun')).toEqual([{ type: 'TerminateAnalysisRun', name: BG }]);
       expect(r.status.canary?.weights?.canary.weight).toBe(0);
-      expect(r.status.message).toBe('old replicas are pending termination');
+      // The header and mirror routes of steps 4 and 7 go with the promotion.
+      expect(only(r, 'RemoveManagedRoutes')).toEqual([{ type: 'RemoveManagedRoutes', names: ['h', 'm'] }]);
+      expect(only(r, 'EmitEvent').at(-1)).toMatchObject({
+        reason: 'RolloutCompleted',
+        message: 'Rollout completed update to revision 1 (bbb): Completed all 8 canary steps',
+      });
+      // With a router the old stable stays up for scaleDownDelaySeconds: the phase is Healthy
+      // (CalculateRolloutPhase skips "old replicas pending" with a router), the Healthy condition not yet.
+      expect(r.status).toMatchObject({ phase: 'Healthy', message: '' });
+      expect(cond(r, 'Healthy')).toMatchObject({ status: 'False' });
     },
   },
   {
@@ -498,6 +531,7 @@ const rows: Row[] = [
       },
     },
     observed: obs({
+      weight: 0,
       replicaSets: {
         stable: { hash: 'bbb', replicas: 1, availableReplicas: 1 },
         canary: { hash: 'bbb', replicas: 1, availableReplicas: 1 },
@@ -512,6 +546,7 @@ const rows: Row[] = [
     name: 'completed and clean: steady, Healthy',
     rollout: { ...mid(8), status: { stableRS: 'bbb', currentPodHash: 'bbb', currentStepIndex: 8 } },
     observed: obs({
+      weight: 0,
       replicaSets: {
         stable: { hash: 'bbb', replicas: 1, availableReplicas: 1 },
         canary: { hash: 'bbb', replicas: 1, availableReplicas: 1 },
@@ -526,6 +561,747 @@ const rows: Row[] = [
     },
   },
 ];
+
+// ---------------------------------------------------------------------------------------------
+// Step hash, status fields, progress deadline, restart, managed routes, rollbackWindow,
+// replicaProgressThreshold, weight after promotion
+
+const HASH = canaryStepHash(ROLLOUT.spec.strategy?.canary?.steps);
+const canarySpecOf = (extra: Record<string, unknown>) =>
+  ({
+    canary: { ...ROLLOUT.spec.strategy?.canary, ...extra },
+  }) as NonNullable<Rollout['spec']['strategy']>;
+
+const progressingSince = (s: number) => ({
+  type: 'Progressing',
+  status: 'True',
+  reason: 'ReplicaSetUpdated',
+  message: 'ReplicaSet "demo-bbb" is progressing.',
+  lastUpdateTime: iso(s),
+  lastTransitionTime: iso(s),
+});
+
+/** Step 0 (setWeight 20): the canary pod never became available; nothing moved since `since`. */
+const stuck = (since: number, extra: Partial<RolloutStatus> = {}, spec: Partial<Rollout['spec']> = {}) =>
+  mid(
+    0,
+    {
+      currentStepHash: HASH,
+      replicas: 2,
+      updatedReplicas: 1,
+      readyReplicas: 1,
+      availableReplicas: 1,
+      conditions: [progressingSince(since)],
+      ...extra,
+    },
+    spec,
+  );
+
+/** Fully promoted to bbb with 4 replicas (spec overrides merged). */
+const done4 = (spec: Partial<Rollout['spec']> = {}, extra: Partial<RolloutStatus> = {}): Rollout =>
+  mid(
+    8,
+    { stableRS: 'bbb', currentPodHash: 'bbb', currentStepHash: HASH, ...extra },
+    { replicas: 4, ...spec },
+  );
+const bbb4 = (available = 4, podsToRestart?: number) => {
+  const rs = {
+    hash: 'bbb',
+    replicas: 4,
+    availableReplicas: available,
+    ...(podsToRestart !== undefined ? { podsToRestart } : {}),
+  };
+  return { stable: rs, canary: rs };
+};
+
+/** Undo from bbb (stable, created at 200) back to aaa (created at 100). */
+const undoToAaa = (
+  status: Partial<RolloutStatus>,
+  aaaReplicas: number,
+  windowRevisions: number,
+  older: CanaryObservation['replicaSets']['older'] = [],
+): [Rollout, CanaryObservation] => [
+  mid(
+    8,
+    { stableRS: 'bbb', currentPodHash: 'bbb', currentStepHash: HASH, ...status },
+    {
+      rollbackWindow: { revisions: windowRevisions },
+    },
+  ),
+  {
+    podHash: 'aaa',
+    revision: 3,
+    replicaSets: {
+      stable: { hash: 'bbb', replicas: 1, availableReplicas: 1, createdAt: iso(200) },
+      canary: { hash: 'aaa', replicas: aaaReplicas, availableReplicas: aaaReplicas, createdAt: iso(100) },
+      older,
+    },
+    weights: { canary: 0 },
+  },
+];
+
+const thresholdRollout = (threshold?: { type: 'Percent' | 'Pods'; value: number }, index = 0) =>
+  mid(
+    index,
+    {},
+    {
+      replicas: 10,
+      strategy: canarySpecOf(threshold ? { replicaProgressThreshold: threshold } : {}),
+    },
+  );
+const tenReplicas = (canary: [number, number], weight = 20): CanaryObservation =>
+  obs({
+    weight,
+    replicaSets: {
+      stable: { hash: 'aaa', replicas: 10, availableReplicas: 10 },
+      canary: { hash: 'bbb', replicas: canary[0], availableReplicas: canary[1] },
+    },
+  });
+
+const moreRows: Row[] = [
+  {
+    name: 'currentStepHash is written every pass; a status without one is adopted, not reset',
+    rollout: mid(3, { canary: bgRun }),
+    observed: obs({ analysisRuns: { [BG]: { phase: 'Running' } } }),
+    transition: 'stepPause',
+    check: (r) => {
+      expect(r.status.currentStepHash).toBe(HASH);
+      expect(r.status.currentStepIndex).toBe(3);
+    },
+  },
+  {
+    name: 'steps changed mid-rollout: index back to 0, runs terminated, abort lifted',
+    rollout: mid(5, { currentStepHash: 'bbbbbbbbbb', abort: true, abortedAt: iso(0), canary: bgRun }),
+    observed: obs({ analysisRuns: { [BG]: { phase: 'Running' } } }),
+    now: 5,
+    transition: 'stepsChanged',
+    check: (r) => {
+      expect(r.from).toBe('NewRevision');
+      expect(r.status).toMatchObject({ currentStepIndex: 0, currentStepHash: HASH, currentPodHash: 'bbb' });
+      expect(r.status.abort).toBeUndefined();
+      expect(r.status.abortedAt).toBeUndefined();
+      expect(r.status.canary?.currentBackgroundAnalysisRunStatus).toBeUndefined();
+      expect(r.actions).toEqual([
+        { type: 'TerminateAnalysisRun', name: BG },
+        { type: 'RequeueAfter', ms: 0 },
+      ]);
+      expect(cond(r, 'Progressing')).toMatchObject({ reason: 'ReplicaSetUpdated', lastUpdateTime: iso(5) });
+    },
+  },
+  {
+    name: 'steps changed on a completed rollout: it stays completed (skip to the end)',
+    rollout: {
+      ...mid(8),
+      status: { stableRS: 'bbb', currentPodHash: 'bbb', currentStepIndex: 8, currentStepHash: 'x' },
+    },
+    observed: obs({ weight: 0, replicaSets: bbb4(1) }),
+    transition: 'stepsChanged',
+    check: (r) => {
+      expect(r.status.currentStepIndex).toBe(8);
+      expect(only(r, 'EmitEvent')).toMatchObject([
+        { reason: 'SkipSteps', message: 'Rollback to stable ReplicaSets' },
+      ]);
+    },
+  },
+  {
+    name: 'status carries replica counts (pods, not spec), HPAReplicas and the selector',
+    rollout: mid(1, { canary: bgRun, currentStepHash: HASH }, { replicas: 4 }),
+    observed: obs({
+      analysisRuns: { [BG]: { phase: 'Running' } },
+      replicaSets: {
+        stable: { hash: 'aaa', replicas: 4, availableReplicas: 3, readyReplicas: 4 },
+        canary: { hash: 'bbb', replicas: 1, availableReplicas: 1, currentReplicas: 2 },
+        older: [{ hash: 'ccc', replicas: 0, availableReplicas: 0, currentReplicas: 1 }],
+      },
+    }),
+    transition: 'waitForReplicas',
+    check: (r) => {
+      expect(r.status).toMatchObject({
+        replicas: 7,
+        updatedReplicas: 2,
+        readyReplicas: 5,
+        availableReplicas: 4,
+        HPAReplicas: 7,
+        selector: 'app=demo',
+        currentStepHash: HASH,
+      });
+      // Available: every ReplicaSet's available pods together reach spec.replicas.
+      expect(cond(r, 'Available')).toMatchObject({ status: 'True' });
+    },
+  },
+  {
+    name: 'no progress for progressDeadlineSeconds: ProgressDeadlineExceeded, Degraded, no abort',
+    rollout: stuck(0),
+    observed: obs({ canary: [1, 0] }),
+    now: 601,
+    transition: 'waitForReplicas',
+    check: (r) => {
+      expect(cond(r, 'Progressing')).toEqual({
+        type: 'Progressing',
+        status: 'False',
+        reason: 'ProgressDeadlineExceeded',
+        message: 'ReplicaSet "demo-bbb" has timed out progressing.',
+        lastUpdateTime: iso(601),
+        lastTransitionTime: iso(601),
+      });
+      expect(r.status).toMatchObject({
+        phase: 'Degraded',
+        message: 'ProgressDeadlineExceeded: ReplicaSet "demo-bbb" has timed out progressing.',
+      });
+      expect(r.status.abort).toBeUndefined();
+      expect(r.actions).toEqual([]);
+    },
+  },
+  {
+    name: 'exactly at the deadline: not yet; requeue a second later',
+    rollout: stuck(0),
+    observed: obs({ canary: [1, 0] }),
+    now: 600,
+    transition: 'waitForReplicas',
+    check: (r) => {
+      expect(cond(r, 'Progressing')).toEqual(progressingSince(0));
+      expect(r.actions).toEqual([{ type: 'RequeueAfter', ms: 1000 }]);
+      expect(r.status.phase).toBe('Progressing');
+    },
+  },
+  {
+    name: 'a spec.paused rollout does not time out',
+    rollout: stuck(0, {}, { paused: true }),
+    observed: obs({ canary: [1, 0] }),
+    now: 5000,
+    transition: 'manualPause',
+    check: (r) => {
+      expect(cond(r, 'Progressing')).toMatchObject({ status: 'Unknown', reason: 'RolloutPaused' });
+      expect(r.status).toMatchObject({ phase: 'Paused', message: 'manually paused' });
+      expect(r.actions).toEqual([]);
+    },
+  },
+  {
+    name: 'a controller pause (Inconclusive) does not time out, even with progressDeadlineAbort',
+    rollout: stuck(
+      0,
+      { controllerPause: true, pauseConditions: [{ reason: 'InconclusiveAnalysisRun', startTime: iso(0) }] },
+      { progressDeadlineAbort: true },
+    ),
+    observed: obs({ canary: [1, 0] }),
+    now: 5000,
+    transition: 'pausedHold',
+    check: (r) => {
+      expect(r.status.abort).toBeUndefined();
+      expect(r.status).toMatchObject({ phase: 'Paused', message: 'InconclusiveAnalysisRun' });
+      expect(r.actions).toEqual([]);
+    },
+  },
+  {
+    name: 'resumed after a long pause: RolloutResumed restarts the deadline clock',
+    rollout: stuck(0, {
+      conditions: [
+        { ...progressingSince(0), status: 'Unknown', reason: 'RolloutPaused', message: 'Rollout is paused' },
+      ],
+    }),
+    observed: obs({ canary: [1, 0] }),
+    now: 5000,
+    transition: 'waitForReplicas',
+    check: (r) => {
+      expect(cond(r, 'Progressing')).toMatchObject({
+        status: 'Unknown',
+        reason: 'RolloutResumed',
+        lastUpdateTime: iso(5000),
+      });
+      expect(r.actions).toEqual([{ type: 'RequeueAfter', ms: 601_000 }]);
+    },
+  },
+  {
+    name: 'progress late in the window restarts the clock (lastUpdateTime moves, transition time stays)',
+    rollout: stuck(0),
+    observed: obs({ canary: [1, 1] }),
+    now: 599,
+    transition: 'stepWeightOrScale',
+    check: (r) => {
+      expect(cond(r, 'Progressing')).toEqual({ ...progressingSince(0), lastUpdateTime: iso(599) });
+      expect(r.status.currentStepIndex).toBe(1);
+    },
+  },
+  {
+    name: 'analysis/experiment/pause steps do not count against the deadline',
+    rollout: mid(2, {
+      currentStepHash: HASH,
+      replicas: 2,
+      updatedReplicas: 1,
+      readyReplicas: 1,
+      availableReplicas: 1,
+      conditions: [progressingSince(0)],
+      canary: { ...bgRun, currentStepAnalysisRunStatus: { name: STEP2, status: 'Running' } },
+    }),
+    observed: obs({
+      canary: [1, 0],
+      analysisRuns: { [BG]: { phase: 'Running' }, [STEP2]: { phase: 'Running' } },
+    }),
+    now: 10_000,
+    transition: 'waitForReplicas',
+    check: (r) => {
+      expect(cond(r, 'Progressing')).toEqual(progressingSince(0));
+      expect(r.actions).toEqual([]);
+    },
+  },
+  {
+    name: 'progressDeadlineAbort: the timeout aborts (routes removed, Degraded)',
+    rollout: stuck(0, {}, { progressDeadlineAbort: true }),
+    observed: obs({ canary: [1, 0] }),
+    now: 601,
+    transition: 'progressDeadlineAbort',
+    check: (r) => {
+      const message =
+        'Rollout aborted update to revision 1: ReplicaSet "demo-bbb" has timed out progressing.';
+      expect(r.status).toMatchObject({
+        abort: true,
+        abortedAt: iso(601),
+        currentStepIndex: 0,
+        phase: 'Degraded',
+        message: `RolloutAborted: ${message}`,
+      });
+      expect(cond(r, 'Progressing')).toMatchObject({ status: 'False', reason: 'RolloutAborted', message });
+      expect(only(r, 'RemoveManagedRoutes')).toEqual([{ type: 'RemoveManagedRoutes', names: ['h', 'm'] }]);
+      expect(only(r, 'EmitEvent')).toEqual([
+        { type: 'EmitEvent', eventType: 'Warning', reason: 'RolloutAborted', message },
+      ]);
+    },
+  },
+  {
+    name: 'progressDeadlineAbort waits while the pods still make progress',
+    rollout: stuck(0, {}, { progressDeadlineAbort: true }),
+    observed: obs({ canary: [1, 1] }),
+    now: 900,
+    transition: 'stepWeightOrScale',
+    check: (r) => {
+      expect(r.status.abort).toBeUndefined();
+      expect(cond(r, 'Progressing')).toMatchObject({ reason: 'ReplicaSetUpdated', lastUpdateTime: iso(900) });
+    },
+  },
+  {
+    name: 'restart due: evict maxUnavailable (25% of 4 = 1) pods, the stable first; requeue 30s',
+    rollout: done4({ restartAt: iso(0) }),
+    observed: obs({ weight: 0, replicaSets: bbb4(4, 4) }),
+    now: 10,
+    transition: 'restartPods',
+    check: (r) => {
+      expect(r.actions).toEqual([
+        { type: 'RestartPods', hash: 'bbb', count: 1, before: iso(0) },
+        { type: 'RequeueAfter', ms: 30_000 },
+      ]);
+      expect(r.status).toMatchObject({ phase: 'Progressing', message: 'rollout is restarting' });
+      expect(r.status.restartedAt).toBeUndefined();
+    },
+  },
+  {
+    name: 'restart mid-canary: stable, then the new ReplicaSet, within maxUnavailable 2',
+    rollout: mid(
+      3,
+      { currentStepHash: HASH, canary: bgRun },
+      { replicas: 4, restartAt: iso(0), strategy: canarySpecOf({ maxUnavailable: 2 }) },
+    ),
+    observed: obs({
+      analysisRuns: { [BG]: { phase: 'Running' } },
+      replicaSets: {
+        stable: { hash: 'aaa', replicas: 4, availableReplicas: 4, podsToRestart: 1 },
+        canary: { hash: 'bbb', replicas: 1, availableReplicas: 1, podsToRestart: 1 },
+      },
+    }),
+    now: 10,
+    transition: 'restartPods',
+    check: (r) =>
+      // 5 available - (max(4, 5) - 2) = 2 pods may go.
+      expect(only(r, 'RestartPods')).toEqual([
+        { type: 'RestartPods', hash: 'aaa', count: 1, before: iso(0) },
+        { type: 'RestartPods', hash: 'bbb', count: 1, before: iso(0) },
+      ]),
+  },
+  {
+    name: 'restart waits while a pod is down; checks again in 30s',
+    rollout: done4({ restartAt: iso(0) }),
+    observed: obs({ weight: 0, replicaSets: bbb4(3, 3) }),
+    now: 10,
+    transition: 'steady',
+    check: (r) => expect(r.actions).toEqual([{ type: 'RequeueAfter', ms: 30_000 }]),
+  },
+  {
+    name: 'restart done: every pod is younger than restartAt, status.restartedAt recorded',
+    rollout: done4({ restartAt: iso(0) }),
+    observed: obs({ weight: 0, replicaSets: bbb4(4, 0) }),
+    now: 40,
+    transition: 'restartCompleted',
+    check: (r) => {
+      expect(r.status.restartedAt).toBe(iso(0));
+      expect(r.status).toMatchObject({ phase: 'Healthy', message: '' });
+      const next = reconcileCanary(
+        { ...done4({ restartAt: iso(0) }), status: r.status },
+        obs({ weight: 0, replicaSets: bbb4(4, 0) }),
+        at(41),
+      );
+      expect(next.transition).toBe('steady');
+    },
+  },
+  {
+    name: 'restart not yet due: Progressing "rollout is restarting", requeue at restartAt',
+    rollout: done4({ restartAt: iso(100) }),
+    observed: obs({ weight: 0, replicaSets: bbb4(4, 4) }),
+    now: 10,
+    transition: 'steady',
+    check: (r) => {
+      expect(r.actions).toEqual([{ type: 'RequeueAfter', ms: 90_001 }]);
+      expect(r.status).toMatchObject({ phase: 'Progressing', message: 'rollout is restarting' });
+    },
+  },
+  {
+    name: 'restart runs while the rollout is paused too',
+    rollout: mid(3, { currentStepHash: HASH }, { replicas: 4, paused: true, restartAt: iso(0) }),
+    observed: obs({
+      replicaSets: {
+        stable: { hash: 'aaa', replicas: 4, availableReplicas: 4, podsToRestart: 2 },
+        canary: { hash: 'bbb', replicas: 1, availableReplicas: 1 },
+      },
+    }),
+    now: 10,
+    transition: 'restartPods',
+    check: (r) => {
+      expect(r.from).toBe('Paused');
+      expect(only(r, 'RestartPods')).toEqual([
+        { type: 'RestartPods', hash: 'aaa', count: 1, before: iso(0) },
+      ]);
+    },
+  },
+  {
+    name: 'a new template cancels a pending restart (restartedAt := restartAt)',
+    rollout: mid(3, {}, { restartAt: iso(0) }),
+    observed: obs({ podHash: 'ccc' }),
+    now: 10,
+    transition: 'revisionChanged',
+    check: (r) => expect(r.status.restartedAt).toBe(iso(0)),
+  },
+  {
+    name: 'completed with managed routes left on the router: remove them',
+    rollout: done4(),
+    observed: { ...obs({ weight: 0, replicaSets: bbb4() }), managedRoutes: ['h'] },
+    transition: 'removeManagedRoutes',
+    check: (r) => expect(r.actions).toEqual([{ type: 'RemoveManagedRoutes', names: ['h', 'm'] }]),
+  },
+  {
+    name: 'aborted with managed routes left: remove them',
+    rollout: mid(0, { abort: true, abortedAt: iso(0) }),
+    observed: { ...obs({ weight: 0, canary: [0, 0] }), managedRoutes: ['m'] },
+    now: 60,
+    transition: 'removeManagedRoutes',
+    check: (r) =>
+      expect(only(r, 'RemoveManagedRoutes')).toEqual([{ type: 'RemoveManagedRoutes', names: ['h', 'm'] }]),
+  },
+  {
+    name: 'promote --full removes managed routes',
+    rollout: promoteFullRollout(mid(5, { currentStepHash: HASH })),
+    observed: { ...obs(), managedRoutes: ['h'] },
+    transition: 'removeManagedRoutes',
+    check: (r) => expect(r.from).toBe('Promoting'),
+  },
+  {
+    name: 'rolled back to the stable mid-update: weight to 0, canary Service back to the stable',
+    rollout: mid(8, {
+      stableRS: 'aaa',
+      currentPodHash: 'aaa',
+      canary: {
+        weights: {
+          canary: { weight: 40, podTemplateHash: 'bbb', serviceName: 'demo-canary' },
+          stable: { weight: 60, podTemplateHash: 'aaa', serviceName: 'demo' },
+        },
+      },
+    }),
+    observed: obs({
+      podHash: 'aaa',
+      weight: 40,
+      replicaSets: {
+        stable: { hash: 'aaa', replicas: 1, availableReplicas: 1 },
+        canary: { hash: 'aaa', replicas: 1, availableReplicas: 1 },
+        older: [{ hash: 'bbb', replicas: 1, availableReplicas: 1 }],
+      },
+    }),
+    transition: 'resetWeightToStable',
+    check: (r) => {
+      expect(r.actions).toEqual([
+        { type: 'SetWeight', canary: 0 },
+        { type: 'SwitchServiceSelector', role: 'canary', service: 'demo-canary', hash: 'aaa' },
+        {
+          type: 'EmitEvent',
+          eventType: 'Normal',
+          reason: 'TrafficWeightUpdated',
+          message: 'Traffic weight updated from 40 to 0',
+        },
+      ]);
+      expect(r.status.canary?.weights).toEqual({
+        canary: { weight: 0, podTemplateHash: 'aaa', serviceName: 'demo-canary' },
+        stable: { weight: 100, podTemplateHash: 'aaa', serviceName: 'demo' },
+      });
+    },
+  },
+  {
+    name: 'rolled back to the stable with dynamicStableScale: weight only as far as the stable can take',
+    rollout: mid(
+      8,
+      {
+        stableRS: 'aaa',
+        currentPodHash: 'aaa',
+        canary: {
+          weights: {
+            canary: { weight: 40, podTemplateHash: 'bbb', serviceName: 'demo-canary' },
+            stable: { weight: 60, podTemplateHash: 'aaa', serviceName: 'demo' },
+          },
+        },
+      },
+      { replicas: 4, strategy: canarySpecOf({ dynamicStableScale: true }) },
+    ),
+    observed: obs({
+      podHash: 'aaa',
+      weight: 40,
+      replicaSets: {
+        stable: { hash: 'aaa', replicas: 4, availableReplicas: 3 },
+        canary: { hash: 'aaa', replicas: 4, availableReplicas: 3 },
+        older: [{ hash: 'bbb', replicas: 2, availableReplicas: 2 }],
+      },
+    }),
+    transition: 'resetWeightToStable',
+    check: (r) => {
+      // 100 - 100 * 3/4 = 25.
+      expect(only(r, 'SetWeight')).toEqual([{ type: 'SetWeight', canary: 25 }]);
+      expect(only(r, 'SwitchServiceSelector')).toEqual([]);
+      expect(r.status.canary?.weights?.canary).toEqual({
+        weight: 25,
+        podTemplateHash: 'bbb',
+        serviceName: 'demo-canary',
+      });
+    },
+  },
+  {
+    name: 'completed: the stable is kept at spec.replicas',
+    rollout: done4(),
+    observed: obs({
+      weight: 0,
+      replicaSets: {
+        stable: { hash: 'bbb', replicas: 5, availableReplicas: 5 },
+        canary: { hash: 'bbb', replicas: 5, availableReplicas: 5 },
+      },
+    }),
+    transition: 'scaleStable',
+    check: (r) => expect(r.actions).toEqual([{ type: 'ScaleReplicaSet', hash: 'bbb', replicas: 4 }]),
+  },
+  (() => {
+    const [rollout, observed] = undoToAaa({}, 1, 2);
+    return {
+      name: 'undo within rollbackWindow to a ReplicaSet still up: skip the steps at once',
+      rollout,
+      observed,
+      transition: 'revisionChanged',
+      check: (r: CanaryResult) => {
+        expect(r.status).toMatchObject({ currentPodHash: 'aaa', currentStepIndex: 8, stableRS: 'bbb' });
+        expect(only(r, 'EmitEvent')).toMatchObject([
+          { reason: 'RolloutUpdated', message: 'Rollout updated to revision 3' },
+          { reason: 'SkipSteps', message: 'Rollback to active ReplicaSets within RollbackWindow' },
+        ]);
+      },
+    };
+  })(),
+  (() => {
+    const older = [{ hash: 'ccc', replicas: 0, availableReplicas: 0, createdAt: iso(150) }];
+    const [rollout, observed] = undoToAaa({}, 1, 1, older);
+    return {
+      name: 'undo outside rollbackWindow (a revision lies between): the steps run again',
+      rollout,
+      observed,
+      transition: 'revisionChanged',
+      check: (r: CanaryResult) => {
+        expect(r.status.currentStepIndex).toBe(0);
+        expect(only(r, 'EmitEvent')).toHaveLength(1);
+      },
+    };
+  })(),
+  (() => {
+    const [rollout, observed] = undoToAaa({}, 0, 2);
+    return {
+      name: 'undo within rollbackWindow to a scaled-down ReplicaSet: index 0 on this call',
+      rollout,
+      observed,
+      transition: 'revisionChanged',
+      check: (r: CanaryResult) => expect(r.status.currentStepIndex).toBe(0),
+    };
+  })(),
+  (() => {
+    const [rollout, observed] = undoToAaa(
+      {
+        currentPodHash: 'aaa',
+        currentStepIndex: 1,
+        controllerPause: true,
+        pauseConditions: [{ reason: 'CanaryPauseStep', startTime: iso(0) }],
+      },
+      0,
+      2,
+    );
+    return {
+      name: 'rollback within window: steps and pauses skipped (fast-track)',
+      rollout,
+      observed,
+      transition: 'rollbackWindowFastTrack',
+      check: (r: CanaryResult) => {
+        expect(r.from).toBe('Promoting');
+        expect(r.status.currentStepIndex).toBe(8);
+        expect(r.status.pauseConditions).toBeUndefined();
+        expect(r.status.controllerPause).toBeUndefined();
+      },
+    };
+  })(),
+  (() => {
+    const [rollout, observed] = undoToAaa({ currentPodHash: 'aaa', currentStepIndex: 8 }, 1, 2);
+    return {
+      name: 'rollback within window at full: promoted for that reason',
+      rollout,
+      observed: { ...observed, weights: { canary: 100 } },
+      transition: 'promoted',
+      check: (r: CanaryResult) => {
+        expect(r.status.stableRS).toBe('aaa');
+        expect(only(r, 'EmitEvent').at(-1)).toMatchObject({
+          reason: 'RolloutCompleted',
+          message: 'Rollout completed update to revision 3 (aaa): Rollback within window',
+        });
+      },
+    };
+  })(),
+  (() => {
+    const [rollout, observed] = undoToAaa(
+      { currentPodHash: 'aaa', currentStepIndex: 0, abort: true, abortedAt: iso(0) },
+      1,
+      2,
+    );
+    return {
+      name: 'an aborted rollback within window stays aborted (no fast-track past an abort)',
+      rollout,
+      observed,
+      transition: 'abortRollback',
+      check: (r: CanaryResult) => expect(r.status).toMatchObject({ stableRS: 'bbb', abort: true }),
+    };
+  })(),
+  {
+    name: 'replicaProgressThreshold 50%: 1 of 2 canary pods available completes the step',
+    rollout: thresholdRollout({ type: 'Percent', value: 50 }),
+    observed: tenReplicas([2, 1]),
+    transition: 'stepWeightOrScale',
+    check: (r) => expect(r.status.currentStepIndex).toBe(1),
+  },
+  {
+    name: 'without replicaProgressThreshold every canary pod must be available',
+    rollout: thresholdRollout(),
+    observed: tenReplicas([2, 1]),
+    transition: 'waitForReplicas',
+    check: (r) => expect(r.status.currentStepIndex).toBe(0),
+  },
+  {
+    name: 'replicaProgressThreshold Pods 1: one available pod is enough',
+    rollout: thresholdRollout({ type: 'Pods', value: 1 }),
+    observed: tenReplicas([2, 1]),
+    transition: 'stepWeightOrScale',
+    check: (r) => expect(r.status.currentStepIndex).toBe(1),
+  },
+  {
+    name: 'replicaProgressThreshold Pods above the desired count asks for the desired count only',
+    rollout: thresholdRollout({ type: 'Pods', value: 5 }),
+    observed: tenReplicas([2, 2]),
+    transition: 'stepWeightOrScale',
+    check: (r) => expect(r.status.currentStepIndex).toBe(1),
+  },
+  {
+    name: 'replicaProgressThreshold Pods 2 of 2 desired: one available pod is not enough',
+    rollout: thresholdRollout({ type: 'Pods', value: 2 }),
+    observed: tenReplicas([2, 1]),
+    transition: 'waitForReplicas',
+    check: (r) => expect(r.status.currentStepIndex).toBe(0),
+  },
+  {
+    name: 'replicaProgressThreshold does not promote: the canary becomes stable only fully available',
+    rollout: thresholdRollout({ type: 'Percent', value: 50 }, 8),
+    observed: tenReplicas([10, 6], 100),
+    transition: 'waitForFullAvailability',
+    check: (r) => {
+      expect(r.status.stableRS).toBe('aaa');
+      expect(r.actions).toEqual([{ type: 'RequeueAfter', ms: 601_000 }]);
+    },
+  },
+  {
+    name: 'plugin step: the warning names the plugin and what is missing',
+    rollout: mid(
+      1,
+      {},
+      {
+        strategy: canarySpecOf({
+          analysis: undefined,
+          steps: [{ setWeight: 20 }, { plugin: { name: 'acme/gate', config: {} } }],
+        }),
+      },
+    ),
+    observed: obs(),
+    transition: 'stepUnsupported',
+    check: (r) =>
+      expect(only(r, 'EmitEvent')).toEqual([
+        {
+          type: 'EmitEvent',
+          eventType: 'Warning',
+          reason: 'StepUnsupported',
+          message:
+            'Step 2/2 runs step plugin "acme/gate"; Vireo cannot load step plugins yet (no plugin runtime), so the rollout holds here; promote to skip the step, or abort',
+        },
+      ]),
+  },
+];
+
+describe('reconcileCanary: step hash, status fields, deadline, restart, routes, rollbackWindow, threshold', () => {
+  for (const row of moreRows)
+    it(row.name, () => {
+      const r = reconcileCanary(row.rollout, row.observed, at(row.now ?? 0));
+      expect(r.transition).toBe(row.transition);
+      row.check(r);
+    });
+
+  it('every transition has a row', () => {
+    const covered = new Set([...rows, ...moreRows].map((r) => r.transition));
+    expect(Object.keys(CANARY_TRANSITIONS).filter((t) => !covered.has(t))).toEqual([]);
+  });
+
+  it('canaryStepHash: FNV-1a of the canonical JSON, Argo-style short rendering', () => {
+    // FNV-1a('[{"setWeight":20},{"pause":{"duration":"1m"}}]') = 3869253257, digits on the safe alphabet.
+    expect(canaryStepHash([{ setWeight: 20 }, { pause: { duration: '1m' } }])).toBe('7dbf69769c');
+    expect(canaryStepHash(undefined)).toBe('5ffbfbbd64'); // "null"
+    const a = canaryStepHash([{ setCanaryScale: { weight: 5, matchTrafficWeight: false } }]);
+    const b = canaryStepHash([{ setCanaryScale: { matchTrafficWeight: false, weight: 5 } }]);
+    expect(a).toBe(b);
+    expect(canaryStepHash([{ setWeight: 21 }])).not.toBe(canaryStepHash([{ setWeight: 20 }]));
+  });
+
+  it('formatLabelSelector renders like metav1.FormatLabelSelector', () => {
+    expect(formatLabelSelector(undefined)).toBe('<none>');
+    expect(formatLabelSelector({})).toBe('<none>');
+    expect(
+      formatLabelSelector({
+        matchLabels: { tier: 'web', app: 'demo' },
+        matchExpressions: [
+          { key: 'env', operator: 'In', values: ['prod', 'canary'] },
+          { key: 'zone', operator: 'NotIn', values: ['b', 'a'] },
+          { key: 'beta', operator: 'Exists' },
+          { key: 'legacy', operator: 'DoesNotExist' },
+        ],
+      }),
+    ).toBe('app=demo,beta,env in (canary,prod),!legacy,tier=web,zone notin (a,b)');
+  });
+
+  it('restart end to end: restartRollout, then the machine restarts and records restartedAt', () => {
+    const ro = restartRollout(done4(), at(0));
+    expect(ro.spec.restartAt).toBe('2026-01-01T00:00:00Z');
+    const r = reconcileCanary(ro, obs({ weight: 0, replicaSets: bbb4(4, 4) }), at(1));
+    expect(r.transition).toBe('restartPods');
+  });
+});
 
 describe('reconcileCanary transitions', () => {
   for (const row of rows)

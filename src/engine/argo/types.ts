@@ -10,7 +10,10 @@ import type { RolloutStatus } from '../../api/argo/rollout.js';
 export const CANARY_STATES = [
   /** No stable ReplicaSet yet: the first revision is deployed at full scale without steps. */
   'Initial',
-  /** The observed pod-template hash differs from status.currentPodHash: reset and start over. */
+  /**
+   * The observed pod-template hash differs from status.currentPodHash, or the canary steps changed
+   * (their hash differs from status.currentStepHash): reset and start over.
+   */
   'NewRevision',
   /** status.abort: traffic back to stable, canary scaled down, phase Degraded. */
   'Aborted',
@@ -18,7 +21,10 @@ export const CANARY_STATES = [
   'Paused',
   /** Executing steps[currentStepIndex]. */
   'Stepping',
-  /** Every step done, or promoteFull: canary to full scale, then it becomes the stable. */
+  /**
+   * Every step done, promoteFull, or a rollback within spec.rollbackWindow: canary to full scale, then
+   * it becomes the stable.
+   */
   'Promoting',
   /** currentPodHash === stableRS: nothing to canary; old ReplicaSets are scaled down. */
   'Completed',
@@ -33,6 +39,21 @@ export interface ObservedReplicaSet {
   replicas: number;
   /** status.availableReplicas. */
   availableReplicas: number;
+  /** status.replicas: pods that exist (default: `replicas`). For status.replicas and updatedReplicas. */
+  currentReplicas?: number;
+  /** status.readyReplicas (default: `availableReplicas`). */
+  readyReplicas?: number;
+  /**
+   * metadata.creationTimestamp (RFC 3339). Needed for spec.rollbackWindow (which ReplicaSets lie
+   * between the new one and the stable) and for the restart order of older ReplicaSets.
+   */
+  createdAt?: string;
+  /**
+   * While a restart is pending (spec.restartAt set, status.restartedAt not equal to it): how many of
+   * this ReplicaSet's pods were created before spec.restartAt, terminating ones included (default 0,
+   * so an adapter that does not count them ends the restart at once).
+   */
+  podsToRestart?: number;
 }
 
 export interface ObservedAnalysisRun {
@@ -60,6 +81,12 @@ export interface CanaryObservation {
   weights?: { canary: number };
   /** AnalysisRuns of this Rollout by name. */
   analysisRuns?: Record<string, ObservedAnalysisRun>;
+  /**
+   * Names of the managed routes (setHeaderRoute / setMirrorRoute) the router reports as present.
+   * Optional: the machine asks to remove them on promotion and abort anyway; a report lets it ask
+   * again when some are left over.
+   */
+  managedRoutes?: string[];
 }
 
 export interface AnalysisRunRequest {
@@ -84,6 +111,16 @@ export type CanaryAction =
   | { type: 'SwitchServiceSelector'; role: 'stable' | 'canary'; service: string; hash: string }
   | { type: 'SetHeaderRoute'; name: string; match: unknown[] }
   | { type: 'SetMirrorRoute'; name: string; match: unknown[]; percentage?: number }
+  /**
+   * Remove the managed routes (`trafficRouting.managedRoutes`, as the router's RemoveManagedRoutes
+   * does) set by setHeaderRoute / setMirrorRoute steps: on promotion, on abort and on promote --full.
+   */
+  | { type: 'RemoveManagedRoutes'; names: string[] }
+  /**
+   * Restart (evict, honouring PodDisruptionBudgets) up to `count` pods of ReplicaSet `hash` that were
+   * created before `before` (spec.restartAt) and are not already terminating.
+   */
+  | { type: 'RestartPods'; hash: string; count: number; before: string }
   | { type: 'EmitEvent'; eventType: 'Normal' | 'Warning'; reason: string; message: string }
   | { type: 'RequeueAfter'; ms: number };
 

@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Canary } from '../../api/flagger/canary.js';
 import { loadManifests } from '../../api/load.js';
+import { sharedDir } from '../../testing/upstream.js';
 import { allPass, initialWorld, type Responder, simulate } from './sim.js';
 import type { Action } from './types.js';
 
-const FILE = '/work/shared/examples/seed-002-podinfo-canary.yaml';
+const FILE = path.join(sharedDir, 'examples', 'seed-002-podinfo-canary.yaml');
 const { objects } = loadManifests(readFileSync(FILE, 'utf8'), FILE);
 const canary = objects.find((o) => o.object.kind === 'Canary')?.object as unknown as Canary;
 
