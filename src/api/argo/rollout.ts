@@ -534,7 +534,9 @@ export const canaryStrategy = () =>
       replicaProgressThreshold: Type.Optional(
         Type.Object(
           {
-            type: enumOf(['Percent', 'Pods']),
+            type: enumOf(['Percent', 'Pod', 'Pods'], {
+              description: "Percent, or Pod (Argo's documented spelling; Pods is accepted too).",
+            }),
             value: Type.Integer(),
           },
           {
