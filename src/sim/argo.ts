@@ -7,11 +7,11 @@
  * The old revision is deployed first and left to settle (its traffic fills the metric windows, as
  * on a live system); the release starts when the template changes to the new revision.
  */
-import type { AnalysisRun, Metric } from '../api/argo/analysis.js';
-import { resolveArgs } from '../api/argo/analysis.js';
+import type { AnalysisRun, AnalysisTemplateSpec, ArgInput, Metric } from '../api/argo/analysis.js';
 import type { Rollout, RolloutStatus } from '../api/argo/rollout.js';
 import type { ManifestObject } from '../api/kind.js';
 import { isCompleted, type Observation, reconcileAnalysisRun } from '../engine/analysis/engine.js';
+import { buildAnalysisRun } from '../engine/analysis/templates.js';
 import { type BlueGreenAction, reconcileBlueGreen } from '../engine/argo/bluegreen.js';
 import { reconcileCanary } from '../engine/argo/machine.js';
 import type { CanaryObservation } from '../engine/argo/types.js';
@@ -135,59 +135,43 @@ export function simulateRollout(
     return { newShare: n + o > 0 ? n / (n + o) : 0, newDown, oldDown };
   };
 
+  /** The run the controller creates for the machine's request (templates flattened, args applied). */
   const buildRun = (a: Extract<BlueGreenAction, { type: 'CreateAnalysisRun' }>): SimRun => {
-    const metrics: Metric[] = [];
-    let templateArgs: { name: string; value?: string; valueFrom?: Record<string, unknown> }[] = [];
-    let missing: string | undefined;
-    for (const t of a.templates) {
-      const kind = t.clusterScope ? 'ClusterAnalysisTemplate' : 'AnalysisTemplate';
-      const tpl = others.find((o) => o.kind === kind && o.metadata?.name === t.templateName);
-      if (!tpl) {
-        missing = `${kind} ${t.templateName} not found`;
-        continue;
-      }
-      const spec = obj(tpl.spec);
-      metrics.push(...((spec.metrics as Metric[] | undefined) ?? []));
-      const targs = (spec.args as typeof templateArgs | undefined) ?? [];
-      templateArgs = [...templateArgs, ...targs.filter((x) => !templateArgs.some((y) => y.name === x.name))];
-    }
-    const resolved = resolveArgs(templateArgs, a.args as typeof templateArgs);
-    const run: AnalysisRun = {
-      apiVersion: 'argoproj.io/v1alpha1',
-      kind: 'AnalysisRun',
-      metadata: { name: a.name },
-      spec: {
-        metrics,
-        args: resolved.args.map((x) => ({
-          name: x.name,
-          ...(x.value !== undefined ? { value: x.value } : {}),
-        })),
+    const built = buildAnalysisRun(
+      {
+        name: a.name,
+        templates: a.templates,
+        args: a.args as ArgInput[],
         ...(a.dryRun ? { dryRun: a.dryRun } : {}),
         ...(a.measurementRetention ? { measurementRetention: a.measurementRetention } : {}),
-      } as AnalysisRun['spec'],
-    };
-    if (missing) run.status = { phase: 'Error', message: missing };
-    else if (resolved.missing.length > 0)
-      run.status = { phase: 'Error', message: `args.${resolved.missing[0]} was not resolved` };
-    return { run, kind: a.kind, pending: [], argValues: argValues(resolved.args) };
-  };
-
-  /** Values for valueFrom args, as the controller resolves them when it creates the run. */
-  const argValues = (args: { name: string; value?: string; valueFrom?: Record<string, unknown> }[]) => {
-    const out: Record<string, string> = {};
-    for (const x of args) {
-      if (x.value !== undefined || !x.valueFrom) continue;
-      const hashFrom = x.valueFrom.podTemplateHashValue;
-      if (hashFrom === 'Stable') out[x.name] = rollout.status?.stableRS ?? OLD_HASH;
-      else if (hashFrom === 'Latest') out[x.name] = podHash;
-      else if (x.valueFrom.fieldRef)
-        out[x.name] = fieldOf(rollout, String(obj(x.valueFrom.fieldRef).fieldPath));
-      else if (x.valueFrom.secretKeyRef) {
-        out[x.name] = 'simulated-secret';
-        notes.add(`secret args are given a placeholder value (${x.name})`);
-      }
+        podTemplateHashes: {
+          Latest: podHash,
+          ...(rollout.status?.stableRS ? { Stable: rollout.status.stableRS } : {}),
+        },
+        owner: rollout,
+      },
+      (kind, templateName) =>
+        others.find((o) => o.kind === kind && o.metadata?.name === templateName) as
+          | { spec?: AnalysisTemplateSpec }
+          | undefined,
+    );
+    if (!built.ok) {
+      const run: AnalysisRun = {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'AnalysisRun',
+        metadata: { name: a.name },
+        spec: { metrics: [] },
+        status: { phase: 'Error', message: built.message },
+      };
+      return { run, kind: a.kind, pending: [], argValues: {} };
     }
-    return out;
+    // Secrets are not read in a simulation: their args get a placeholder.
+    const argValues: Record<string, string> = {};
+    for (const x of built.valueFrom) {
+      argValues[x.name] = 'simulated-secret';
+      notes.add(`secret args are given a placeholder value (${x.name})`);
+    }
+    return { run: built.run, kind: a.kind, pending: [], argValues };
   };
 
   const measureMetric = (m: Metric): Observation => {
@@ -423,12 +407,4 @@ function fmtValue(v: unknown): string {
   const f = (x: unknown) =>
     typeof x === 'number' ? String(Math.round(x * 10_000) / 10_000) : JSON.stringify(x);
   return Array.isArray(v) ? `[${v.map(f).join(', ')}]` : f(v);
-}
-
-/** metadata.name, metadata.labels['x'], spec.replicas… of the Rollout (fieldRef). */
-function fieldOf(o: unknown, path: string): string {
-  const parts = path.match(/[^.[\]'"]+/g) ?? [];
-  let cur: unknown = o;
-  for (const p of parts) cur = obj(cur)[p];
-  return cur === undefined || cur === null ? '' : String(cur);
 }

@@ -87,6 +87,17 @@ describe.skipIf(!hasShared)('seed-000 (Argo canary, background analysis from ste
     expect(r.newVersion.failed / r.newVersion.requests).toBeLessThan(0.01);
   });
 
+  it('a template that is not there: the run errors and the rollout aborts, naming it', () => {
+    const { release, all } = load(FILE);
+    const r = simulate(
+      release,
+      all.filter((o) => o.kind !== 'AnalysisTemplate'),
+      { scenario: 'good-canary', seed: 0 },
+    );
+    expect(r.outcome).toBe('aborted');
+    expect(r.reason).toContain('AnalysisTemplate "success-rate" not found');
+  });
+
   it('a long pause simulates a 24-hour release', () => {
     const { release, all } = load(FILE);
     const long = structuredClone(release) as ManifestObject & {

@@ -23,3 +23,13 @@ export {
   type Timestamp,
 } from './engine.js';
 export { type EvaluatedResult, evaluateResult, type MeasurementOutcome } from './evaluate.js';
+export {
+  type AnalysisRunInput,
+  type BuiltRun,
+  buildAnalysisRun,
+  fieldValue,
+  MAX_TEMPLATE_DEPTH,
+  type TemplateKind,
+  type TemplateLookup,
+  type TemplateRef,
+} from './templates.js';
