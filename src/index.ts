@@ -14,3 +14,12 @@ export { canaryReplicaCounts, type ReplicaSetsInput, type RolloutInput } from '.
 export { compile, ExprError, evaluate, evaluateCondition, evaluateThresholdRange } from './expr/index.js';
 export { findTraps } from './lint/traps.js';
 export { type Plan, type PlanStep, planFor } from './plan/plan.js';
+export {
+  formatReport,
+  type Outcome,
+  SCENARIO_NAMES,
+  type ScenarioName,
+  type SimulationInput,
+  type SimulationReport,
+  simulate,
+} from './sim/simulate.js';

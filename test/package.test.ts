@@ -25,6 +25,21 @@ console.log(JSON.stringify({ ok, typed }));`;
     expect(JSON.parse(out)).toEqual({ ok: true, typed: true });
   });
 
+  it('exports the simulator from the package root', () => {
+    const script = `import { readFileSync } from 'node:fs';
+import { loadManifests, simulate } from 'vireo';
+const file = 'examples/canary-with-analysis.yaml';
+const all = loadManifests(readFileSync(file, 'utf8'), file).objects.map((o) => o.object);
+const ro = all.find((o) => o.kind === 'Rollout');
+const r = simulate(ro, all, { scenario: 'bad-canary', seed: 1 });
+console.log(JSON.stringify({ outcome: r.outcome, served: r.newVersion.requests > 0 }));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: repoDir,
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(out)).toEqual({ outcome: 'aborted', served: true });
+  });
+
   it('runs the executable and returns exit codes', () => {
     const bin = path.join(repoDir, 'dist', 'cli', 'main.js');
     const ok = spawnSync(process.execPath, [bin, 'lint', '-f', path.join(repoDir, 'examples')], {
