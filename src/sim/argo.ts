@@ -14,7 +14,7 @@ import { isCompleted, type Observation, reconcileAnalysisRun } from '../engine/a
 import { buildAnalysisRun } from '../engine/analysis/templates.js';
 import { type BlueGreenAction, reconcileBlueGreen } from '../engine/argo/bluegreen.js';
 import { reconcileCanary } from '../engine/argo/machine.js';
-import type { CanaryObservation } from '../engine/argo/types.js';
+import type { CanaryObservation, PodMetadata } from '../engine/argo/types.js';
 import { promoteRollout } from '../engine/argo/user-actions.js';
 import { describeModel, measure, modelQuery } from './metrics.js';
 import type { Outcome, SimulationReport } from './report.js';
@@ -80,14 +80,25 @@ export function simulateRollout(
   let weight = 0;
   const services: Record<string, string> = {};
   const runs = new Map<string, SimRun>();
+  /** What the adapter keeps per ReplicaSet besides pods: creation time and ephemeral pod metadata. */
+  const createdAt = new Map<string, number>();
+  const podMetadata = new Map<string, PodMetadata>();
   let now = 0;
 
   const observe = (): CanaryObservation => {
     const status = rollout.status ?? {};
-    const rs = (hash: string | undefined) =>
-      hash && platform.has(hash)
-        ? { hash, replicas: platform.replicas(hash), availableReplicas: platform.available(hash, now) }
-        : undefined;
+    const rs = (hash: string | undefined) => {
+      if (!hash || !platform.has(hash)) return undefined;
+      const meta = podMetadata.get(hash);
+      const created = createdAt.get(hash);
+      return {
+        hash,
+        replicas: platform.replicas(hash),
+        availableReplicas: platform.available(hash, now),
+        ...(created !== undefined ? { createdAt: new Date(w.startMs + created).toISOString() } : {}),
+        ...(meta ? { podMetadata: meta } : {}),
+      };
+    };
     const stable = rs(status.stableRS);
     const current = rs(podHash);
     const older = platform
@@ -240,6 +251,7 @@ export function simulateRollout(
         case 'CreateReplicaSet':
         case 'ScaleReplicaSet':
           if (platform.replicas(a.hash) !== a.replicas || !platform.has(a.hash)) {
+            if (!platform.has(a.hash)) createdAt.set(a.hash, now);
             platform.scale(a.hash, a.replicas, now, roleOf(a.hash));
             say(now, 'platform', `ReplicaSet ${name}-${a.hash} (${roleOf(a.hash)}) scaled to ${a.replicas}`);
           }
@@ -262,6 +274,10 @@ export function simulateRollout(
         }
         case 'SwitchServiceSelector':
           services[a.service] = a.hash;
+          break;
+        case 'SetPodMetadata':
+          podMetadata.set(a.hash, { labels: a.labels, annotations: a.annotations });
+          say(now, 'platform', `pods of ${name}-${a.hash} labelled ${JSON.stringify(a.labels)}`);
           break;
         case 'SetHeaderRoute':
           say(now, 'router', `header route ${a.name}`);

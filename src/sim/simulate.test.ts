@@ -204,6 +204,25 @@ describe.skipIf(!hasShared)('seed-003 (Argo blue/green) with a post-promotion an
     expect(r.decidedAfterMs).toBeGreaterThan(100_000);
   });
 
+  it('preview/active pod metadata are applied once, not on every call', () => {
+    const { release, all } = load('seed-003-bluegreen-rollout.yaml');
+    const ro = structuredClone(release) as ManifestObject & {
+      spec: { strategy: { blueGreen: Record<string, unknown> } };
+    };
+    ro.spec.strategy.blueGreen.previewMetadata = { labels: { role: 'preview' } };
+    ro.spec.strategy.blueGreen.activeMetadata = { labels: { role: 'active' } };
+    const r = simulate(ro, all, { scenario: 'good-canary', seed: 0, promoteAfterMs: 60_000 });
+    expect(r.outcome).toBe('promoted');
+    // the old version's pods were labelled active before the release; the new one's preview, once
+    const labelled = r.timeline
+      .filter((e) => e.message.startsWith('pods of'))
+      .map((e) => [e.atMs >= 0, e.message]);
+    expect(labelled).toEqual([
+      [false, 'pods of app-backend-5d8b9c7f4 labelled {"role":"active"}'],
+      [true, 'pods of app-backend-7c6f9d8b5 labelled {"role":"preview"}'],
+    ]);
+  });
+
   it('bad: the post-promotion analysis fails, the active Service goes back to the old version', () => {
     const { release, all } = withAnalysis();
     const r = simulate(release, all, { scenario: 'bad-canary', seed: 0 });

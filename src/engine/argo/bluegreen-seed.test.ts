@@ -29,6 +29,26 @@ const scaledTo = (run: BlueGreenSimStep[], hash: string) =>
   );
 const conds = (st: Rollout['status']) =>
   Object.fromEntries((st?.conditions ?? []).map((c) => [c.type, `${c.status}/${c.reason}`]));
+/** The conditions of a fully promoted, healthy rollout. */
+const PROMOTED = {
+  Progressing: 'True/NewReplicaSetAvailable',
+  Available: 'True/AvailableReason',
+  Completed: 'True/RolloutCompleted',
+  Healthy: 'True/RolloutHealthy',
+};
+
+/** The user promotes `after` ms after the BlueGreenPause; returns when (undefined: not yet). */
+function promoter(after: number) {
+  const state: { at?: number } = {};
+  const before = (world: ReturnType<typeof newBlueGreenWorld>) => {
+    const p = world.rollout.status?.pauseConditions?.find((c) => c.reason === 'BlueGreenPause');
+    if (p && state.at === undefined && world.now - Date.parse(p.startTime) >= after) {
+      state.at = world.now;
+      world.rollout = promoteRollout(world.rollout);
+    }
+  };
+  return { state, before };
+}
 
 /** The seed with analysis added (and auto-promotion, so analysis decides alone). */
 function withAnalysis(key: 'prePromotionAnalysis' | 'postPromotionAnalysis'): Rollout {
@@ -79,28 +99,15 @@ describe('seed-003 blue/green with manual promotion, scripted', () => {
       message: '',
       blueGreen: { activeSelector: 'aaa', previewSelector: 'aaa' },
     });
-    expect(conds(st)).toEqual({
-      Progressing: 'True/NewReplicaSetAvailable',
-      Available: 'True/AvailableReason',
-      Completed: 'True/RolloutCompleted',
-      Healthy: 'True/RolloutHealthy',
-    });
+    expect(conds(st)).toEqual(PROMOTED);
   });
 
   it('new revision: preview up, paused, promote switches active, old RS down 30s later', () => {
     const w = newBlueGreenWorld(rollout, 'bbb', 'aaa');
-    let promotedAt: number | undefined;
-    const run = simulateBlueGreen(w, {
-      calls: 40,
-      before: (world) => {
-        // the user promotes two minutes after the pause
-        const p = world.rollout.status?.pauseConditions?.find((c) => c.reason === 'BlueGreenPause');
-        if (p && promotedAt === undefined && world.now - Date.parse(p.startTime) >= 120_000) {
-          promotedAt = world.now;
-          world.rollout = promoteRollout(world.rollout);
-        }
-      },
-    });
+    // the user promotes two minutes after the pause
+    const user = promoter(120_000);
+    const run = simulateBlueGreen(w, { calls: 40, before: user.before });
+    const promotedAt = user.state.at;
     const names = run.map((s) => s.transition);
     expect(names.slice(0, 3)).toEqual(['revisionChanged', 'scaleReplicaSets', 'blueGreenPause']);
     // preview Service on bbb as soon as it exists; active untouched until the promote
@@ -136,12 +143,47 @@ describe('seed-003 blue/green with manual promotion, scripted', () => {
     const st = w.rollout.status;
     expect(st).toMatchObject({ stableRS: 'bbb', currentPodHash: 'bbb', phase: 'Healthy' });
     expect(st?.currentStepIndex).toBeUndefined();
-    expect(conds(st)).toEqual({
-      Progressing: 'True/NewReplicaSetAvailable',
-      Available: 'True/AvailableReason',
-      Paused: 'False/RolloutResumed',
-      Completed: 'True/RolloutCompleted',
-      Healthy: 'True/RolloutHealthy',
+    expect(conds(st)).toEqual({ ...PROMOTED, Paused: 'False/RolloutResumed' });
+  });
+
+  it('undo within scaleDownDelaySeconds: fast-tracked back without pause, the left version down 30s later', () => {
+    const w = newBlueGreenWorld(rollout, 'bbb', 'aaa');
+    const user = promoter(60_000);
+    let undoneAt: number | undefined;
+    const run = simulateBlueGreen(w, {
+      calls: 20,
+      before: (world) => {
+        user.before(world);
+        // on the next call after bbb became the stable, the user undoes to aaa (still up for 30s)
+        if (undoneAt === undefined && world.rollout.status?.stableRS === 'bbb') {
+          undoneAt = world.now;
+          world.podHash = 'aaa';
+          world.revision = 3;
+        }
+      },
+    });
+    const names = run.map((s) => s.transition);
+    expect(undoneAt).toBeDefined();
+    const fast = run.find((s) => s.transition === 'fastTrackRollback');
+    expect(fast?.at).toBe(undoneAt);
+    expect(names.filter((n) => n === 'blueGreenPause')).toHaveLength(1);
+    expect(
+      run.slice(names.indexOf('fastTrackRollback')).flatMap((s) => s.actions.map((a) => a.type)),
+    ).not.toContain('CreateReplicaSet');
+    expect(switches(run, 'active')).toEqual([
+      [user.state.at, 'bbb'],
+      [undoneAt, 'aaa'],
+    ]);
+    // aaa was never scaled down; bbb waits its 30s from the rollback
+    expect(scaledTo(run, 'aaa')).toEqual([]);
+    expect(scaledTo(run, 'bbb').at(-1)).toEqual([(undoneAt ?? 0) + 30_000, 0]);
+    expect(w.services).toEqual({ [ACTIVE]: 'aaa', [PREVIEW]: 'aaa' });
+    expect(w.rollout.status).toMatchObject({ stableRS: 'aaa', currentPodHash: 'aaa', phase: 'Healthy' });
+    expect(fast?.actions).toContainEqual({
+      type: 'EmitEvent',
+      eventType: 'Normal',
+      reason: 'RolloutCompleted',
+      message: 'Rollout completed update to revision 3 (aaa): Completed blue-green update',
     });
   });
 

@@ -8,14 +8,16 @@ import {
   type BlueGreenResult,
   reconcileBlueGreen,
 } from './bluegreen.js';
+import { USER_OPS } from './sim.js';
 import type { CanaryObservation, ObservedReplicaSet } from './types.js';
-import {
-  abortRollout,
-  pauseRollout,
-  promoteFullRollout,
-  promoteRollout,
-  retryRollout,
-} from './user-actions.js';
+
+const {
+  abort: abortRollout,
+  pause: pauseRollout,
+  promoteFull: promoteFullRollout,
+  promote: promoteRollout,
+  retry: retryRollout,
+} = USER_OPS;
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const at = (s: number) => new Date(T0 + s * 1000);
@@ -69,8 +71,8 @@ function mid(extra: Partial<RolloutStatus> = {}, bg: Partial<BlueGreenSpec> = {}
 }
 
 /** A fully promoted rollout on aaa. */
-function done(extra: Partial<RolloutStatus> = {}): Rollout {
-  const r = mid(extra);
+function done(extra: Partial<RolloutStatus> = {}, bg: Partial<BlueGreenSpec> = {}): Rollout {
+  const r = mid(extra, bg);
   r.status = {
     ...r.status,
     currentPodHash: 'aaa',
@@ -85,6 +87,14 @@ const rs = (hash: string, replicas: number, available = replicas): ObservedRepli
   hash,
   replicas,
   availableReplicas: available,
+});
+/** The ReplicaSet created at `s`. */
+const born = (r: ObservedReplicaSet, s: number): ObservedReplicaSet => ({ ...r, createdAt: iso(s) });
+
+/** The Rollout with spec fields set (progressDeadlineSeconds, paused...). */
+const withSpec = (r: Rollout, spec: Partial<Rollout['spec']>): Rollout => ({
+  ...r,
+  spec: { ...r.spec, ...spec },
 });
 
 function obs(
@@ -117,6 +127,61 @@ const events = (r: BlueGreenResult) =>
   r.actions.flatMap((a) => (a.type === 'EmitEvent' ? [`${a.eventType}/${a.reason}: ${a.message}`] : []));
 const cond = (r: BlueGreenResult, type: string) => r.status.conditions?.find((c) => c.type === type);
 const requeue = (r: BlueGreenResult) => only(r, 'RequeueAfter');
+
+type Condition = NonNullable<RolloutStatus['conditions']>[number];
+const condition = (type: string, status: string, reason: string, message: string, s = 0): Condition => ({
+  type,
+  status,
+  reason,
+  message,
+  lastUpdateTime: iso(s),
+  lastTransitionTime: iso(s),
+});
+/** The rollout completed revision 1 at `s` (the base of the scale-down delay). */
+const completedAt = (s = 0) =>
+  condition('Completed', 'True', 'RolloutCompleted', 'Rollout completed update to revision 1', s);
+
+/**
+ * Mid-update (`mid`) with a 60s progress deadline, progress last seen at 0: its replica fields already
+ * say what the default observation with bbb at 2 pods, 1 available, reports (active aaa: 2 of 2).
+ */
+function stuck(extra: Partial<RolloutStatus> = {}, spec: Partial<Rollout['spec']> = {}): Rollout {
+  const progressing = condition(
+    'Progressing',
+    'True',
+    'ReplicaSetUpdated',
+    'ReplicaSet "demo-bbb" is progressing.',
+  );
+  const r = mid({
+    replicas: 4,
+    updatedReplicas: 2,
+    readyReplicas: 2,
+    availableReplicas: 2,
+    conditions: [progressing],
+    ...extra,
+  });
+  return withSpec(r, { progressDeadlineSeconds: 60, ...spec });
+}
+const TIMED_OUT = 'ReplicaSet "demo-bbb" has timed out progressing.';
+
+/** Promoted to bbb at 0, so aaa waits out its scale-down delay (30s) until 30. */
+const promotedToBbb = (bg: Partial<BlueGreenSpec> = {}): Rollout =>
+  mid(
+    {
+      stableRS: 'bbb',
+      currentPodHash: 'bbb',
+      blueGreen: { activeSelector: 'bbb', previewSelector: 'bbb' },
+      conditions: [completedAt(0)],
+    },
+    bg,
+  );
+/** The template back on aaa (undo) while bbb is the stable. */
+const undone = (fresh = rs('aaa', 2)) => obs({ podHash: 'aaa', stable: rs('bbb', 2), fresh });
+
+const META: Partial<BlueGreenSpec> = {
+  activeMetadata: { labels: { role: 'active' } },
+  previewMetadata: { labels: { role: 'preview' }, annotations: { note: 'preview' } },
+};
 
 const preRun = (status: string) => ({ prePromotionAnalysisRunStatus: { name: PRE, status } });
 const postRun = (status: string) => ({ postPromotionAnalysisRunStatus: { name: POST, status } });
@@ -185,6 +250,33 @@ const rows: Row[] = [
       expect(cond(r, 'Completed')).toMatchObject({ status: 'True', reason: 'RolloutCompleted' });
     },
   },
+  {
+    name: "first revision: without an active ReplicaSet the counts are over every ReplicaSet, selector the Rollout's",
+    rollout: { ...ROLLOUT, status: { currentPodHash: 'aaa', blueGreen: { previewSelector: 'aaa' } } },
+    observed: obs({ podHash: 'aaa', stable: null, fresh: rs('aaa', 2, 1), older: [rs('zzz', 0)] }),
+    from: 'Initial',
+    transition: 'initialWait',
+    check: (r) =>
+      expect(r.status).toMatchObject({
+        replicas: 2,
+        updatedReplicas: 2,
+        readyReplicas: 1,
+        availableReplicas: 1,
+        HPAReplicas: 2,
+        selector: 'app=demo',
+      }),
+  },
+  {
+    name: 'first revision: its pods get activeMetadata',
+    rollout: { ...mid({}, META), status: { currentPodHash: 'aaa', blueGreen: { previewSelector: 'aaa' } } },
+    observed: obs({ podHash: 'aaa', stable: null, fresh: rs('aaa', 2, 1) }),
+    from: 'Initial',
+    transition: 'syncPodMetadata',
+    check: (r) =>
+      expect(r.actions).toEqual([
+        { type: 'SetPodMetadata', hash: 'aaa', labels: { role: 'active' }, annotations: {} },
+      ]),
+  },
   // ---------------------------------------------------------------- NewRevision
   {
     name: 'a new template resets pauses and analysis, terminates running runs',
@@ -204,6 +296,88 @@ const rows: Row[] = [
       expect(r.status.blueGreen).toEqual({ activeSelector: 'aaa', previewSelector: 'bbb' });
       expect(requeue(r)).toEqual([{ type: 'RequeueAfter', ms: 0 }]);
     },
+  },
+  {
+    name: 'undo to the old ReplicaSet within its scale-down delay: active back at once, the stable again, no analysis',
+    rollout: promotedToBbb(),
+    observed: undone(),
+    now: 10,
+    from: 'NewRevision',
+    transition: 'fastTrackRollback',
+    check: (r) => {
+      expect(r.actions.filter((a) => a.type !== 'EmitEvent')).toEqual([
+        { type: 'SwitchServiceSelector', role: 'preview', service: 'demo-preview', hash: 'aaa' },
+        { type: 'SwitchServiceSelector', role: 'active', service: 'demo-active', hash: 'aaa' },
+        { type: 'RequeueAfter', ms: 0 },
+      ]);
+      expect(r.status).toMatchObject({
+        stableRS: 'aaa',
+        currentPodHash: 'aaa',
+        phase: 'Healthy',
+        blueGreen: { activeSelector: 'aaa', previewSelector: 'aaa' },
+      });
+      expect(r.status.pauseConditions).toBeUndefined();
+      expect(events(r)).toEqual([
+        'Normal/RolloutUpdated: Rollout updated to revision 1',
+        "Normal/SwitchService: Switched selector for service 'demo-preview' from 'bbb' to 'aaa'",
+        "Normal/SwitchService: Switched selector for service 'demo-active' from 'bbb' to 'aaa'",
+        "Normal/RolloutCompleted: Rollout completed update to revision 1 (aaa): Rollback to 'demo-aaa' within scaleDownDelay",
+      ]);
+      // the ReplicaSet it leaves (bbb) waits out its own delay from now
+      expect(cond(r, 'Completed')).toMatchObject({
+        status: 'True',
+        lastUpdateTime: iso(10),
+        lastTransitionTime: iso(0),
+      });
+    },
+  },
+  {
+    name: 'fast-track without postPromotionAnalysis: as a completed blue-green update',
+    rollout: promotedToBbb({ postPromotionAnalysis: undefined }),
+    observed: undone(),
+    now: 10,
+    from: 'NewRevision',
+    transition: 'fastTrackRollback',
+    check: (r) =>
+      expect(events(r)).toContain(
+        'Normal/RolloutCompleted: Rollout completed update to revision 1 (aaa): Completed blue-green update',
+      ),
+  },
+  {
+    name: 'undo after the scale-down delay: not fast-tracked, an ordinary update',
+    rollout: promotedToBbb(),
+    observed: undone(),
+    now: 30,
+    from: 'NewRevision',
+    transition: 'revisionChanged',
+    check: (r) => expect(r.status).toMatchObject({ stableRS: 'bbb', blueGreen: { activeSelector: 'bbb' } }),
+  },
+  {
+    name: 'undo to an old ReplicaSet that lost pods: not fast-tracked',
+    rollout: promotedToBbb(),
+    observed: undone(rs('aaa', 2, 1)),
+    now: 10,
+    from: 'NewRevision',
+    transition: 'revisionChanged',
+    check: (r) => expect(only(r, 'SwitchServiceSelector')).toEqual([]),
+  },
+  {
+    name: 'back to a preview a newer template superseded mid-update: not fast-tracked (never promoted)',
+    rollout: mid({ currentPodHash: 'ccc' }),
+    observed: obs({ podHash: 'bbb', fresh: rs('bbb', 2), older: [rs('ccc', 2)] }),
+    now: 5,
+    from: 'NewRevision',
+    transition: 'revisionChanged',
+    check: (r) => expect(r.status).toMatchObject({ stableRS: 'aaa', blueGreen: { activeSelector: 'aaa' } }),
+  },
+  {
+    name: 'undo within the delay while paused (spec.paused): not fast-tracked',
+    rollout: withSpec(promotedToBbb(), { paused: true }),
+    observed: undone(),
+    now: 10,
+    from: 'NewRevision',
+    transition: 'revisionChanged',
+    check: (r) => expect(r.status.stableRS).toBe('bbb'),
   },
   // ---------------------------------------------------------------- Aborted
   {
@@ -325,6 +499,30 @@ const rows: Row[] = [
     from: 'Paused',
     transition: 'analysisFailed',
     check: (r) => expect(r.status.abort).toBe(true),
+  },
+  {
+    name: 'spec.paused: no timeout even with progressDeadlineAbort',
+    rollout: stuck({}, { paused: true, progressDeadlineAbort: true }),
+    observed: obs({ fresh: rs('bbb', 2, 1) }),
+    now: 3600,
+    from: 'Paused',
+    transition: 'manualPause',
+    check: (r) => {
+      expect(r.status.abort).toBeUndefined();
+      expect(r.status.phase).toBe('Paused');
+    },
+  },
+  {
+    name: 'spec.paused: pod metadata is still kept right',
+    rollout: mid({}, META, true),
+    observed: obs(),
+    from: 'Paused',
+    transition: 'syncPodMetadata',
+    check: (r) =>
+      expect(only(r, 'SetPodMetadata').map((a) => a.type === 'SetPodMetadata' && a.hash)).toEqual([
+        'aaa',
+        'bbb',
+      ]),
   },
   // ---------------------------------------------------------------- Preview
   {
@@ -460,6 +658,157 @@ const rows: Row[] = [
     },
   },
   {
+    name: 'status counts: pods over every ReplicaSet; ready, available and HPA replicas of the active one; its hash in the selector',
+    rollout: mid(),
+    observed: obs({
+      stable: { ...rs('aaa', 2, 1), currentReplicas: 3, readyReplicas: 2 },
+      fresh: { ...rs('bbb', 2, 0), currentReplicas: 1, readyReplicas: 1 },
+      older: [rs('zzz', 1)],
+    }),
+    from: 'Preview',
+    transition: 'scaleReplicaSets',
+    check: (r) =>
+      expect(r.status).toMatchObject({
+        replicas: 5,
+        updatedReplicas: 1,
+        readyReplicas: 2,
+        availableReplicas: 1,
+        HPAReplicas: 3,
+        selector: 'app=demo,rollouts-pod-template-hash=aaa',
+      }),
+  },
+  {
+    name: 'progress deadline not yet passed: hold, requeue at the deadline plus a second',
+    rollout: stuck(),
+    observed: obs({ fresh: rs('bbb', 2, 1) }),
+    now: 30,
+    from: 'Preview',
+    transition: 'waitForReplicas',
+    check: (r) => {
+      expect(r.actions).toEqual([{ type: 'RequeueAfter', ms: 31_000 }]);
+      expect(cond(r, 'Progressing')).toMatchObject({ reason: 'ReplicaSetUpdated', lastUpdateTime: iso(0) });
+    },
+  },
+  {
+    name: 'no progress for progressDeadlineSeconds: ProgressDeadlineExceeded, Degraded, no abort without progressDeadlineAbort',
+    rollout: stuck(),
+    observed: obs({ fresh: rs('bbb', 2, 1) }),
+    now: 61,
+    from: 'Preview',
+    transition: 'waitForReplicas',
+    check: (r) => {
+      expect(cond(r, 'Progressing')).toMatchObject({
+        status: 'False',
+        reason: 'ProgressDeadlineExceeded',
+        message: TIMED_OUT,
+      });
+      expect(r.status).toMatchObject({
+        phase: 'Degraded',
+        message: `ProgressDeadlineExceeded: ${TIMED_OUT}`,
+      });
+      expect(r.status.abort).toBeUndefined();
+      expect(r.actions).toEqual([]);
+    },
+  },
+  {
+    name: 'a new pod after the deadline is progress: Progressing again, the clock restarts',
+    rollout: stuck({
+      conditions: [condition('Progressing', 'False', 'ProgressDeadlineExceeded', TIMED_OUT)],
+    }),
+    observed: obs({ fresh: { ...rs('bbb', 3, 1), currentReplicas: 3 } }),
+    now: 90,
+    from: 'Preview',
+    transition: 'scaleReplicaSets',
+    check: (r) => {
+      expect(cond(r, 'Progressing')).toMatchObject({
+        status: 'True',
+        reason: 'ReplicaSetUpdated',
+        lastUpdateTime: iso(90),
+      });
+      expect(r.status.phase).toBe('Progressing');
+    },
+  },
+  {
+    name: 'progressDeadlineAbort: no progress for progressDeadlineSeconds aborts the update',
+    rollout: stuck({}, { progressDeadlineAbort: true }),
+    observed: obs({ fresh: rs('bbb', 2, 1) }),
+    now: 61,
+    from: 'Preview',
+    transition: 'progressDeadlineAbort',
+    check: (r) => {
+      const message = `Rollout aborted update to revision 1: ${TIMED_OUT}`;
+      expect(r.status).toMatchObject({
+        abort: true,
+        abortedAt: iso(61),
+        phase: 'Degraded',
+        message: `RolloutAborted: ${message}`,
+      });
+      expect(events(r)).toEqual([`Warning/RolloutAborted: ${message}`]);
+      expect(only(r, 'SwitchServiceSelector')).toEqual([]);
+    },
+  },
+  {
+    name: 'progressDeadlineAbort: a BlueGreenPause does not time out',
+    rollout: stuck(
+      { pauseConditions: pause('BlueGreenPause'), controllerPause: true },
+      { progressDeadlineAbort: true },
+    ),
+    observed: obs({ fresh: rs('bbb', 2, 1) }),
+    now: 3600,
+    from: 'Preview',
+    transition: 'waitForReplicas',
+    check: (r) => {
+      expect(r.status.abort).toBeUndefined();
+      expect(r.status.phase).toBe('Paused');
+      expect(cond(r, 'Progressing')).toMatchObject({ status: 'Unknown', reason: 'RolloutPaused' });
+      expect(r.actions).toEqual([]);
+    },
+  },
+  {
+    name: 'progressDeadlineAbort: not while a pre-promotion run is in flight',
+    rollout: stuck({ blueGreen: preRun('Running') }, { progressDeadlineAbort: true }),
+    observed: obs({ runs: { [PRE]: { phase: 'Running' } } }),
+    now: 3600,
+    from: 'Preview',
+    transition: 'prePromotionAnalysis',
+    check: (r) => {
+      expect(r.status.abort).toBeUndefined();
+      expect(cond(r, 'Progressing')).toMatchObject({ reason: 'ReplicaSetUpdated' });
+      expect(r.status.phase).toBe('Progressing');
+    },
+  },
+  {
+    name: "during an update: activeMetadata on the stable's pods, previewMetadata on the new ones",
+    rollout: mid({}, META),
+    observed: obs(),
+    from: 'Preview',
+    transition: 'syncPodMetadata',
+    check: (r) =>
+      expect(r.actions).toEqual([
+        { type: 'SetPodMetadata', hash: 'aaa', labels: { role: 'active' }, annotations: {} },
+        {
+          type: 'SetPodMetadata',
+          hash: 'bbb',
+          labels: { role: 'preview' },
+          annotations: { note: 'preview' },
+        },
+      ]),
+  },
+  {
+    name: 'pod metadata already in place: the update goes on',
+    rollout: mid({}, META),
+    observed: obs({
+      stable: { ...rs('aaa', 2), podMetadata: { labels: { role: 'active' }, annotations: {} } },
+      fresh: {
+        ...rs('bbb', 2),
+        podMetadata: { annotations: { note: 'preview' }, labels: { role: 'preview' } },
+      },
+    }),
+    from: 'Preview',
+    transition: 'prePromotionAnalysis',
+    check: (r) => expect(only(r, 'SetPodMetadata')).toEqual([]),
+  },
+  {
     name: 'preview saturated: the pre-promotion run is created (Stable arg resolved)',
     rollout: mid(),
     observed: obs(),
@@ -522,16 +871,7 @@ const rows: Row[] = [
       {
         pauseConditions: pause('BlueGreenPause'),
         controllerPause: true,
-        conditions: [
-          {
-            type: 'Paused',
-            status: 'True',
-            reason: 'RolloutPaused',
-            message: 'Rollout is paused',
-            lastUpdateTime: iso(0),
-            lastTransitionTime: iso(0),
-          },
-        ],
+        conditions: [condition('Paused', 'True', 'RolloutPaused', 'Rollout is paused')],
       },
       { autoPromotionEnabled: true, autoPromotionSeconds: 60, prePromotionAnalysis: undefined },
     ),
@@ -643,6 +983,33 @@ const rows: Row[] = [
       ]);
       expect(r.status.blueGreen?.postPromotionAnalysisRunStatus).toEqual({ name: POST, status: 'Pending' });
     },
+  },
+  {
+    name: 'status counts after the switch: the new ReplicaSet is the active one',
+    rollout: mid({ blueGreen: { activeSelector: 'bbb', ...postRun('Running') } }),
+    observed: obs({ runs: { [POST]: { phase: 'Running' } } }),
+    from: 'PostPromotion',
+    transition: 'postPromotionAnalysis',
+    check: (r) =>
+      expect(r.status).toMatchObject({
+        replicas: 4,
+        updatedReplicas: 2,
+        availableReplicas: 2,
+        HPAReplicas: 2,
+        selector: 'app=demo,rollouts-pod-template-hash=bbb',
+      }),
+  },
+  {
+    name: 'progressDeadlineAbort after the switch: the active pods never became available',
+    rollout: stuck(
+      { availableReplicas: 1, readyReplicas: 1, blueGreen: { activeSelector: 'bbb' } },
+      { progressDeadlineAbort: true },
+    ),
+    observed: obs({ fresh: rs('bbb', 2, 1) }),
+    now: 61,
+    from: 'PostPromotion',
+    transition: 'progressDeadlineAbort',
+    check: (r) => expect(r.status).toMatchObject({ abort: true, phase: 'Degraded' }),
   },
   {
     name: 'post-promotion run Failed: abort (active goes back on the next calls)',
@@ -758,18 +1125,7 @@ const rows: Row[] = [
   },
   {
     name: 'completed: old RS kept for scaleDownDelaySeconds after Completed turned True',
-    rollout: done({
-      conditions: [
-        {
-          type: 'Completed',
-          status: 'True',
-          reason: 'RolloutCompleted',
-          message: 'Rollout completed update to revision 1',
-          lastUpdateTime: iso(0),
-          lastTransitionTime: iso(0),
-        },
-      ],
-    }),
+    rollout: done({ conditions: [completedAt(0)] }),
     observed: obs({ podHash: 'aaa', stable: rs('aaa', 2), fresh: rs('aaa', 2), older: [rs('zzz', 2)] }),
     now: 12,
     from: 'Completed',
@@ -781,24 +1137,76 @@ const rows: Row[] = [
   },
   {
     name: 'completed: old RS scaled down once the delay has passed',
-    rollout: done({
-      conditions: [
-        {
-          type: 'Completed',
-          status: 'True',
-          reason: 'RolloutCompleted',
-          message: 'Rollout completed update to revision 1',
-          lastUpdateTime: iso(0),
-          lastTransitionTime: iso(0),
-        },
-      ],
-    }),
+    rollout: done({ conditions: [completedAt(0)] }),
     observed: obs({ podHash: 'aaa', stable: rs('aaa', 2), fresh: rs('aaa', 2), older: [rs('zzz', 2)] }),
     now: 30,
     from: 'Completed',
     transition: 'scaleDownOld',
     check: (r) =>
       expect(only(r, 'ScaleReplicaSet')).toEqual([{ type: 'ScaleReplicaSet', hash: 'zzz', replicas: 0 }]),
+  },
+  {
+    name: 'scaleDownDelayRevisionLimit 1: the newest old ReplicaSet waits out the delay, older ones go at once',
+    rollout: done({ conditions: [completedAt(0)] }, { scaleDownDelayRevisionLimit: 1 }),
+    observed: obs({
+      podHash: 'aaa',
+      stable: rs('aaa', 2),
+      fresh: rs('aaa', 2),
+      older: [born(rs('yyy', 2), -300), born(rs('zzz', 2), -100)],
+    }),
+    now: 12,
+    from: 'Completed',
+    transition: 'scaleDownOld',
+    check: (r) => {
+      expect(r.actions.filter((a) => a.type !== 'EmitEvent')).toEqual([
+        { type: 'ScaleReplicaSet', hash: 'yyy', replicas: 0 },
+        { type: 'RequeueAfter', ms: 18_000 },
+      ]);
+    },
+  },
+  {
+    name: 'scaleDownDelayRevisionLimit 1 without creation times: the first observed waits',
+    rollout: done({ conditions: [completedAt(0)] }, { scaleDownDelayRevisionLimit: 1 }),
+    observed: obs({
+      podHash: 'aaa',
+      stable: rs('aaa', 2),
+      fresh: rs('aaa', 2),
+      older: [rs('yyy', 2), rs('zzz', 2)],
+    }),
+    now: 12,
+    from: 'Completed',
+    transition: 'scaleDownOld',
+    check: (r) =>
+      expect(only(r, 'ScaleReplicaSet')).toEqual([{ type: 'ScaleReplicaSet', hash: 'zzz', replicas: 0 }]),
+  },
+  {
+    name: 'scaleDownDelayRevisionLimit 0: old ReplicaSets are scaled down right after promotion',
+    rollout: done({ conditions: [completedAt(0)] }, { scaleDownDelayRevisionLimit: 0 }),
+    observed: obs({ podHash: 'aaa', stable: rs('aaa', 2), fresh: rs('aaa', 2), older: [rs('zzz', 2)] }),
+    now: 1,
+    from: 'Completed',
+    transition: 'scaleDownOld',
+    check: (r) =>
+      expect(r.actions.filter((a) => a.type !== 'EmitEvent')).toEqual([
+        { type: 'ScaleReplicaSet', hash: 'zzz', replicas: 0 },
+      ]),
+  },
+  {
+    name: "promoted: the stable's pods get activeMetadata, the old ReplicaSet's metadata is removed",
+    rollout: done({}, META),
+    observed: obs({
+      podHash: 'aaa',
+      stable: { ...rs('aaa', 2), podMetadata: META.previewMetadata },
+      fresh: { ...rs('aaa', 2), podMetadata: META.previewMetadata },
+      older: [{ ...rs('bbb', 2), podMetadata: META.activeMetadata }],
+    }),
+    from: 'Completed',
+    transition: 'syncPodMetadata',
+    check: (r) =>
+      expect(r.actions).toEqual([
+        { type: 'SetPodMetadata', hash: 'aaa', labels: { role: 'active' }, annotations: {} },
+        { type: 'SetPodMetadata', hash: 'bbb', labels: {}, annotations: {} },
+      ]),
   },
   {
     name: 'completed and clean: steady, Healthy',

@@ -11,57 +11,117 @@
  * - States are the names in `BLUEGREEN_STATES`, derived from spec + status by `stateOf` in this order:
  *   Initial (no stableRS) > NewRevision (observed pod hash ≠ status.currentPodHash) > Aborted
  *   (status.abort) > Completed (currentPodHash = stableRS) > Paused (spec.paused) > PromotingFull
- *   (status.promoteFull) > PostPromotion (active Service already on the new hash) > Preview.
+ *   (status.promoteFull) > PostPromotion (active Service already on the new hash) > Preview. The first
+ *   five are the canary machine's (`commonState`).
  * - Each state has an ORDERED list of named transitions in `BLUEGREEN_TRANSITION_TABLE`; the first
- *   whose function returns an outcome fires. One status is written per call (`finish`), with the
- *   conditions, phase (§1.8, blue-green branch of CalculateRolloutPhase) and message.
+ *   whose function returns an outcome fires. One status is written per call (`finish`), with what Argo
+ *   recomputes every pass: the replica fields, the conditions with the progress deadline, the phase
+ *   (§1.8, blue-green branch of CalculateRolloutPhase) and message.
  * - Observations are the canary machine's (`CanaryObservation`): `canary` is the new ReplicaSet
  *   (podHash), `stable` the stableRS one, `older` the rest. Service selectors are not observed: the
  *   machine records what it asked for in status.blueGreen.activeSelector / previewSelector.
- * - The canary machine's helpers (events, AnalysisRun names/requests, conditions) are reused through
- *   `canaryContext`, the canary view of the same call.
+ * - What is the same for both strategies (conditions, phase, progress deadline, replica counts, runs,
+ *   abort/retry/inconclusive outcomes, events) lives in common.ts and is shared with machine.ts.
  *
  * Flow of an update: the new ReplicaSet comes up at previewReplicaCount (or full) behind the preview
  * Service -> prePromotionAnalysis must be Successful -> BlueGreenPause (autoPromotionEnabled false:
  * until `promote`; autoPromotionSeconds: until it elapses) -> scaled to full -> the active Service is
  * switched -> postPromotionAnalysis must be Successful -> the new ReplicaSet becomes the stable ->
- * the old one is scaled down after scaleDownDelaySeconds. A failed analysis or `abort` points active
- * back at the stable and scales the new ReplicaSet down after abortScaleDownDelaySeconds.
+ * the old one is scaled down after scaleDownDelaySeconds. A failed analysis, `abort` or (with
+ * progressDeadlineAbort) the progress deadline points active back at the stable and scales the new
+ * ReplicaSet down after abortScaleDownDelaySeconds.
+ *
+ * Also as upstream:
+ * - Status fields (`syncRolloutStatusBlueGreen`): replicas over every ReplicaSet, updatedReplicas of
+ *   the new one; readyReplicas, availableReplicas, HPAReplicas and selector (with the active hash) of
+ *   the active ReplicaSet (so preview pods becoming available are no progress; new pods are).
+ * - Progress deadline (the canary machine's logic, common.ts): Progressing's lastUpdateTime moves only
+ *   on progress (pods, or the active/preview selector); progressDeadlineSeconds after it Progressing
+ *   turns False/ProgressDeadlineExceeded (phase Degraded), or with progressDeadlineAbort the update
+ *   aborts (`progressDeadlineAbort`). Paused and aborted rollouts do not time out.
+ * - scaleDownDelayRevisionLimit: of the old ReplicaSets waiting out scaleDownDelaySeconds, only the
+ *   newest `limit` wait (newest by creation time); the others are scaled down at once (`scaleDownOld`).
+ * - Fast-track rollback (`isBlueGreenFastTracked`): a template that goes back to an old ReplicaSet still
+ *   up within its scale-down delay (and saturated, not spec.paused) switches active back to it at
+ *   once, without preview, pause or analysis, and it is the stable again (`fastTrackRollback`); the
+ *   ReplicaSet it leaves starts its own scale-down delay.
+ * - activeMetadata / previewMetadata (`reconcileEphemeralMetadata`): while an update runs the new
+ *   ReplicaSet's pods carry previewMetadata and the stable's activeMetadata (also after the switch,
+ *   until the new one is the stable); then the new one carries activeMetadata; any other ReplicaSet
+ *   none. The machine asks with `SetPodMetadata` (types.ts) when a ReplicaSet's observed
+ *   `podMetadata` differs (`syncPodMetadata`; the adapter reports what it set).
  *
  * Choices where upstream differs or is out of this slice (keep in sync with the report):
  * - The active Service is switched back to the stable only once the stable has an available pod
  *   (upstream switches at once, even to a ReplicaSet still scaling up).
- * - The old ReplicaSets are scaled down scaleDownDelaySeconds after the Completed condition turned
- *   True (upstream: after the active switch, via an RS annotation), so they stay up for the whole
- *   postPromotionAnalysis as a rollback target.
+ * - The old ReplicaSets are scaled down scaleDownDelaySeconds after the Completed condition was
+ *   written True for the current revision or by a fast-tracked rollback (its lastUpdateTime;
+ *   upstream: a deadline annotation on each ReplicaSet when the active Service leaves it), so they
+ *   stay up for the whole postPromotionAnalysis as a rollback target. A new update scales them down at once (upstream keeps each until its own deadline), so
+ *   more than one waits only when the adapter reports leftovers; fast-track therefore applies to
+ *   going back to the previous stable within its delay.
+ * - The progress deadline does not count while a pre/post-promotion AnalysisRun is in flight (as the
+ *   canary machine skips analysis steps; upstream counts it for blue-green), nor without a Progressing
+ *   condition to count from (as upstream's requeueStuckRollout).
+ * - Fast-track only after a completed update (Completed True): upstream also fast-tracks back to a
+ *   preview that a newer template superseded within its delay, which was never promoted.
+ * - Without creation times (ObservedReplicaSet.createdAt) old ReplicaSets rank as the oldest for
+ *   scaleDownDelayRevisionLimit, in observation order.
  * - `promote --full` does not lift an abort; `retry` (or a new revision) must come first.
  * - After `promote` past an Inconclusive pre/post run, a fresh run is started (it must still pass).
- * - Not yet: scaleDownDelayRevisionLimit, fast-track rollback to an RS within its scale-down delay,
- *   rollbackWindow, progressDeadline, replica counts in status, activeMetadata/previewMetadata.
+ * - Not yet: rollbackWindow, spec.restartAt, antiAffinity, AWS target-group verification,
+ *   revisionHistoryLimit clean-up.
  */
-import type { BlueGreenStrategy, Rollout, RolloutStatus } from '../../api/argo/rollout.js';
+import type { BlueGreenStrategy, Rollout } from '../../api/argo/rollout.js';
+import { applyRolloutDefaults } from '../../api/argo/rollout.js';
 import { rolloutDefaults } from '../../api/argo/rollout-rules.js';
+import { type RolloutInput, specReplicas } from '../replicas.js';
 import {
-  type CanaryCtx,
+  type ArgoCall,
+  abortDelaySeconds,
+  abortMessage,
+  allReplicaSets,
   COMPLETED_RUN,
-  canaryContext,
+  type Outcome as CommonOutcome,
+  abortOutcome as commonAbort,
+  commonState,
+  completedCondition,
+  controllerPause,
+  createdEvent,
+  createdMs,
+  currentReplicaSet,
+  deadlineAbortMessage,
+  deadlineHeld,
+  dueAt,
   event,
-  FAILED_RUN,
+  failedRuns,
+  findReplicaSet,
+  formatLabelSelector,
   freeRunName,
+  hasPause,
+  inconclusivePause,
+  nextStatus,
   observedRun,
+  podsOf,
+  type RunStatus,
+  replicaStatus,
   requestFor,
+  retriedOutcome,
   revision,
   rsName,
   runMatches,
   runStatus,
-  setCondition,
-} from './machine.js';
-import type { AnalysisRunRequest, CanaryAction, CanaryObservation, ObservedReplicaSet } from './types.js';
+  runTable,
+  type Status,
+  terminateRuns as terminate,
+  withPatch,
+  writeStatus,
+} from './common.js';
+import type { BlueGreenAction, CanaryObservation, ObservedReplicaSet, PodMetadata } from './types.js';
 
-type Status = RolloutStatus;
+export type { BlueGreenAction } from './types.js';
+
 type BlueGreenStatusBlock = NonNullable<Status['blueGreen']>;
-type RunStatus = NonNullable<BlueGreenStatusBlock['prePromotionAnalysisRunStatus']>;
-type Condition = NonNullable<Status['conditions']>[number];
 
 /** The named states of the blue/green machine (derived from spec + status, see `stateOf`). */
 export const BLUEGREEN_STATES = [
@@ -84,20 +144,9 @@ export const BLUEGREEN_STATES = [
 ] as const;
 export type BlueGreenStateName = (typeof BLUEGREEN_STATES)[number];
 
-/** Actions of the blue/green machine: the canary ones plus the blue/green Service roles and runs. */
-export type BlueGreenAction =
-  | CanaryAction
-  /** Patch the Service's selector with rollouts-pod-template-hash = hash. */
-  | { type: 'SwitchServiceSelector'; role: 'active' | 'preview'; service: string; hash: string }
-  | ({
-      type: 'CreateAnalysisRun';
-      name: string;
-      kind: 'prePromotion' | 'postPromotion';
-    } & AnalysisRunRequest);
-
 export interface BlueGreenResult {
   actions: BlueGreenAction[];
-  status: RolloutStatus;
+  status: Status;
   /** Name of the transition that fired (see `BLUEGREEN_TRANSITION_TABLE`). */
   transition: string;
   /** The state the call started in. */
@@ -107,29 +156,13 @@ export interface BlueGreenResult {
 // ---------------------------------------------------------------------------------------------
 // Context
 
-export interface BlueGreenCtx {
-  /** The canary machine's view of the same call (defaults applied), for its shared helpers. */
-  readonly cc: CanaryCtx;
-  readonly rollout: Rollout;
+export interface BlueGreenCtx extends ArgoCall {
+  /** spec.strategy.blueGreen with Argo's defaults applied. */
   readonly spec: BlueGreenStrategy;
-  readonly name: string;
-  readonly prev: Status;
-  readonly obs: CanaryObservation;
-  readonly now: Date;
   readonly state: BlueGreenStateName;
-  readonly replicas: number;
 }
 
-interface Outcome {
-  /** Status fields to write; an explicit `undefined` removes the field. */
-  set?: Partial<Status>;
-  actions: BlueGreenAction[];
-  /** Requeue after this many ms. */
-  requeueMs?: number;
-  /** Override the Progressing condition. */
-  progressing?: { status: string; reason: string; message: string };
-}
-
+type Outcome = CommonOutcome<BlueGreenAction>;
 type Transition = (c: BlueGreenCtx) => Outcome | undefined;
 type RunKey = 'prePromotionAnalysisRunStatus' | 'postPromotionAnalysisRunStatus';
 
@@ -140,11 +173,8 @@ const RUN_KINDS: Record<RunKey, { suffix: string; kind: 'prePromotion' | 'postPr
 const RUN_KEYS = Object.keys(RUN_KINDS) as RunKey[];
 
 function stateOf(rollout: Rollout, status: Status, obs: CanaryObservation): BlueGreenStateName {
-  if (!status.stableRS) return 'Initial';
-  if (status.currentPodHash !== obs.podHash) return 'NewRevision';
-  if (status.abort === true) return 'Aborted';
-  if (obs.podHash === status.stableRS) return 'Completed';
-  if (rollout.spec.paused === true) return 'Paused';
+  const common = commonState(rollout, status, obs);
+  if (common) return common;
   if (status.promoteFull === true) return 'PromotingFull';
   if (status.blueGreen?.activeSelector === obs.podHash) return 'PostPromotion';
   return 'Preview';
@@ -156,41 +186,17 @@ function stateOf(rollout: Rollout, status: Status, obs: CanaryObservation): Blue
 const bg = (s: Status): BlueGreenStatusBlock => s.blueGreen ?? {};
 
 /** status.blueGreen with `patch` merged (undefined values remove keys). */
-function bgBlock(c: BlueGreenCtx, patch: Partial<BlueGreenStatusBlock>): BlueGreenStatusBlock {
-  const out: Record<string, unknown> = { ...bg(c.prev) };
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === undefined) delete out[k];
-    else out[k] = v;
-  }
-  return out as BlueGreenStatusBlock;
-}
-
-/** Every observed ReplicaSet once (stable and new may be the same object). */
-function allReplicaSets(c: BlueGreenCtx): ObservedReplicaSet[] {
-  const { stable, canary, older } = c.obs.replicaSets;
-  const out: ObservedReplicaSet[] = [];
-  for (const rs of [canary, stable, ...(older ?? [])])
-    if (rs && !out.some((x) => x.hash === rs.hash)) out.push(rs);
-  return out;
-}
-
-const findRS = (c: BlueGreenCtx, hash: string | undefined): ObservedReplicaSet | undefined =>
-  hash === undefined ? undefined : allReplicaSets(c).find((rs) => rs.hash === hash);
+const bgBlock = (c: BlueGreenCtx, patch: Partial<BlueGreenStatusBlock>): BlueGreenStatusBlock =>
+  withPatch(c.prev.blueGreen, patch);
 
 /** The new ReplicaSet (pod hash of the current template). */
-const newRS = (c: BlueGreenCtx): ObservedReplicaSet | undefined => {
-  const rs = c.obs.replicaSets.canary;
-  return rs && rs.hash === c.obs.podHash ? rs : undefined;
-};
+const newRS = currentReplicaSet;
 
 /** The hash the active Service points at; a status written before this engine reads as the stable. */
 const activeHash = (c: BlueGreenCtx): string | undefined => bg(c.prev).activeSelector ?? c.prev.stableRS;
 
 const saturated = (rs: ObservedReplicaSet | undefined, n: number): boolean =>
   !!rs && rs.replicas === n && rs.availableReplicas >= n;
-
-const hasPause = (s: Status, reason: string): boolean =>
-  (s.pauseConditions ?? []).some((p) => p.reason === reason);
 
 const analysisSpec = (c: BlueGreenCtx, key: RunKey) => {
   const a =
@@ -216,27 +222,31 @@ function desiredNew(c: BlueGreenCtx): number {
   return preview;
 }
 
-const switchTo = (role: 'active' | 'preview', service: string, hash: string): BlueGreenAction => ({
-  type: 'SwitchServiceSelector',
-  role,
-  service,
-  hash,
-});
+/** Point a Service at `to` (and say so, as `switchServiceSelector`). */
+const switchService = (
+  role: 'active' | 'preview',
+  service: string,
+  from: string | undefined,
+  to: string,
+): BlueGreenAction[] => [
+  { type: 'SwitchServiceSelector', role, service, hash: to },
+  event('SwitchService', `Switched selector for service '${service}' from '${from ?? ''}' to '${to}'`),
+];
 
-const switchEvent = (service: string, from: string | undefined, to: string): BlueGreenAction =>
-  event('SwitchService', `Switched selector for service '${service}' from '${from ?? ''}' to '${to}'`);
+/** The active Service to `to`, recorded in status.blueGreen.activeSelector (merged into `extra`). */
+const activeSwitch = (c: BlueGreenCtx, to: string, extra: Partial<BlueGreenStatusBlock> = {}) => ({
+  blueGreen: bgBlock(c, { ...extra, activeSelector: to }),
+  actions: switchService('active', c.spec.activeService, bg(c.prev).activeSelector, to),
+});
 
 const scaleTo = (c: BlueGreenCtx, rs: ObservedReplicaSet, replicas: number): BlueGreenAction[] => [
   { type: 'ScaleReplicaSet', hash: rs.hash, replicas },
-  event('ScalingReplicaSet', `Scaled ReplicaSet ${rsName(c.cc, rs.hash)} from ${rs.replicas} to ${replicas}`),
+  event('ScalingReplicaSet', `Scaled ReplicaSet ${rsName(c, rs.hash)} from ${rs.replicas} to ${replicas}`),
 ];
 
 const createNew = (c: BlueGreenCtx, replicas: number): BlueGreenAction[] => [
   { type: 'CreateReplicaSet', hash: c.obs.podHash, replicas },
-  event(
-    'NewReplicaSetCreated',
-    `Created ReplicaSet ${rsName(c.cc, c.obs.podHash)} (revision ${revision(c.cc)}) with size ${replicas}`,
-  ),
+  createdEvent(c, c.obs.podHash, replicas),
 ];
 
 /** Point the preview Service at the new hash when it is not there yet. */
@@ -245,8 +255,56 @@ function previewSwitch(c: BlueGreenCtx): { actions: BlueGreenAction[]; set: Part
   const from = bg(c.prev).previewSelector;
   if (!svc || from === c.obs.podHash) return { actions: [], set: {} };
   return {
-    actions: [switchTo('preview', svc, c.obs.podHash), switchEvent(svc, from, c.obs.podHash)],
+    actions: switchService('preview', svc, from, c.obs.podHash),
     set: { previewSelector: c.obs.podHash },
+  };
+}
+
+/**
+ * Old ReplicaSets after promotion (neither stable nor active, still up), newest first: the first
+ * scaleDownDelayRevisionLimit of them wait until `due` (scaleDownDelaySeconds after the Completed
+ * condition was written True for this revision); the others (and all once it is due) go at once.
+ */
+function scaleDownDelay(c: BlueGreenCtx): {
+  waiting: ObservedReplicaSet[];
+  now: ObservedReplicaSet[];
+  due: number;
+} {
+  const keep = new Set([c.prev.stableRS, bg(c.prev).activeSelector]);
+  const old = allReplicaSets(c)
+    .filter((rs) => !keep.has(rs.hash) && rs.replicas > 0)
+    .sort((a, b) => Math.sign(createdMs(b) - createdMs(a)) || 0);
+  const delayS = c.spec.scaleDownDelaySeconds ?? rolloutDefaults.scaleDownDelaySeconds;
+  const completed = completedCondition(c.prev);
+  const due = dueAt(c, completed?.lastUpdateTime, delayS);
+  const limit = Math.max(0, c.spec.scaleDownDelayRevisionLimit ?? Number.POSITIVE_INFINITY);
+  const waiting = c.now.getTime() < due ? old.slice(0, limit) : [];
+  return { waiting, now: old.filter((rs) => !waiting.includes(rs)), due };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Status fields Argo recomputes every pass (`syncRolloutStatusBlueGreen`)
+
+/**
+ * replicas over every ReplicaSet and updatedReplicas of the new one (as the canary machine); with an
+ * active ReplicaSet, readyReplicas, availableReplicas and HPAReplicas are its own and the selector
+ * is the Rollout's plus its rollouts-pod-template-hash (the active ReplicaSet's selector).
+ */
+function replicaFields(c: BlueGreenCtx, active: string | undefined) {
+  const counts = replicaStatus(c);
+  const rs = findReplicaSet(c, active);
+  const selector = c.rollout.spec.selector;
+  return {
+    replicas: counts.replicas,
+    updatedReplicas: counts.updatedReplicas,
+    readyReplicas: rs ? (rs.readyReplicas ?? rs.availableReplicas) : counts.readyReplicas,
+    availableReplicas: rs ? rs.availableReplicas : counts.availableReplicas,
+    HPAReplicas: rs ? podsOf(rs) : counts.replicas,
+    selector: formatLabelSelector(
+      rs
+        ? { ...selector, matchLabels: { ...selector?.matchLabels, 'rollouts-pod-template-hash': rs.hash } }
+        : selector,
+    ),
   };
 }
 
@@ -254,24 +312,26 @@ function previewSwitch(c: BlueGreenCtx): { actions: BlueGreenAction[]; set: Part
 // AnalysisRuns (pre/post promotion), named `<rollout>-<hash>-<revision>-pre|post` (Argo's infixes)
 
 const runBase = (c: BlueGreenCtx, key: RunKey): string =>
-  `${c.name}-${c.obs.podHash}-${revision(c.cc)}-${RUN_KINDS[key].suffix}`;
+  `${c.name}-${c.obs.podHash}-${revision(c)}-${RUN_KINDS[key].suffix}`;
 
-/** The recorded run of this revision (undefined when none or it belongs to another revision). */
-function recordedRun(c: BlueGreenCtx, key: RunKey): RunStatus | undefined {
-  const r = bg(c.prev)[key];
+/** The run of this revision recorded in `s` (undefined when none or it belongs to another revision). */
+function recordedRun(c: BlueGreenCtx, key: RunKey, s: Status = c.prev): RunStatus | undefined {
+  const r = bg(s)[key];
   return r && runMatches(r.name, runBase(c, key)) ? r : undefined;
 }
 
+/** Every recorded run (of this revision or not). */
+const recordedRuns = (c: BlueGreenCtx) => RUN_KEYS.map((key) => bg(c.prev)[key]);
+
 /** Terminate every recorded, not yet completed run (of this revision or not). */
-function terminateRuns(c: BlueGreenCtx): BlueGreenAction[] {
-  const out: BlueGreenAction[] = [];
-  for (const key of RUN_KEYS) {
-    const r = bg(c.prev)[key];
-    if (r && !COMPLETED_RUN.has(observedRun(c.cc, r).phase))
-      out.push({ type: 'TerminateAnalysisRun', name: r.name });
-  }
-  return out;
-}
+const terminateRuns = (c: BlueGreenCtx): BlueGreenAction[] => terminate(c, recordedRuns(c));
+
+/** A pre/post-promotion run of this revision is recorded in `s` and not completed. */
+const runInFlight = (c: BlueGreenCtx, s: Status): boolean =>
+  RUN_KEYS.some((key) => {
+    const r = recordedRun(c, key, s);
+    return !!r && !COMPLETED_RUN.has(observedRun(c, r).phase);
+  });
 
 /** Create, follow and record one run; undefined once it is Successful (or not configured). */
 function analysisGate(c: BlueGreenCtx, key: RunKey): Outcome | undefined {
@@ -279,13 +339,13 @@ function analysisGate(c: BlueGreenCtx, key: RunKey): Outcome | undefined {
   if (!a) return undefined;
   const r = recordedRun(c, key);
   if (!r) {
-    const name = freeRunName(c.cc, runBase(c, key));
+    const name = freeRunName(c, runBase(c, key));
     return {
       set: { blueGreen: bgBlock(c, { [key]: { name, status: 'Pending' } }) },
       actions: [{ type: 'CreateAnalysisRun', name, kind: RUN_KINDS[key].kind, ...requestFor(c.prev, a) }],
     };
   }
-  const run = observedRun(c.cc, r);
+  const run = observedRun(c, r);
   if (run.phase !== r.status || (run.message ?? '') !== (r.message ?? ''))
     return {
       set: { blueGreen: bgBlock(c, { [key]: runStatus(r.name, run) }) },
@@ -296,36 +356,53 @@ function analysisGate(c: BlueGreenCtx, key: RunKey): Outcome | undefined {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Progress deadline and pod metadata
+
+/**
+ * The deadline counts while the new ReplicaSet must come up or the switch is pending (Preview,
+ * PromotingFull, PostPromotion) from a recorded Progressing condition, not paused or aborted and not
+ * while a pre/post-promotion run is in flight.
+ */
+const deadlineApplies = (c: BlueGreenCtx, s: Status): boolean =>
+  (c.state === 'Preview' || c.state === 'PromotingFull' || c.state === 'PostPromotion') &&
+  !deadlineHeld(c, s) &&
+  (c.prev.conditions ?? []).some((x) => x.type === 'Progressing') &&
+  !runInFlight(c, s);
+
+/** The same keys with the same values (absent = empty). */
+function sameMap(a: Record<string, string> = {}, b: Record<string, string> = {}): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+}
+
+const sameMetadata = (a: PodMetadata | undefined, b: PodMetadata | undefined): boolean =>
+  sameMap(a?.labels, b?.labels) && sameMap(a?.annotations, b?.annotations);
+
+/**
+ * `reconcileEphemeralMetadata`: fully rolled out (no stable yet, or the new ReplicaSet is the stable),
+ * the new ReplicaSet carries activeMetadata; during an update it carries previewMetadata and the
+ * stable activeMetadata. Every other ReplicaSet carries none.
+ */
+function desiredMetadata(c: BlueGreenCtx, hash: string): PodMetadata | undefined {
+  const stable = c.prev.stableRS;
+  const rolledOut = !stable || stable === c.obs.podHash;
+  if (hash === c.obs.podHash) return rolledOut ? c.spec.activeMetadata : c.spec.previewMetadata;
+  return !rolledOut && hash === stable ? c.spec.activeMetadata : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Shared outcomes
 
-/** What a run failure / user abort writes (user abort: status.abort was already set). */
-function abortOutcome(c: BlueGreenCtx, message: string, failed: [RunKey, RunStatus][]): Outcome {
-  const recorded: Partial<BlueGreenStatusBlock> = {};
-  for (const [key, r] of failed) recorded[key] = r;
-  const failedNames = new Set(failed.map(([, r]) => r.name));
-  return {
-    set: {
-      abort: true,
-      abortedAt: c.now.toISOString(),
-      pauseConditions: undefined,
-      controllerPause: undefined,
-      promoteFull: undefined,
-      blueGreen: bgBlock(c, recorded),
-    },
-    actions: [
-      ...terminateRuns(c).filter((a) => a.type !== 'TerminateAnalysisRun' || !failedNames.has(a.name)),
-      ...failed.map(([, r]) =>
-        event(
-          'AnalysisRunFailed',
-          `Analysis Run '${r.name}' ${r.status === 'Error' ? 'errored' : 'failed'}${r.message ? `: ${r.message}` : ''}`,
-          true,
-        ),
-      ),
-      event('RolloutAborted', message, true),
-    ],
-    requeueMs: 0,
-    progressing: { status: 'False', reason: 'RolloutAborted', message },
-  };
+/** What a run failure, the progress deadline or a user abort writes: the common abort, runs recorded. */
+function abortOutcome(c: BlueGreenCtx, message: string, failed: (readonly [RunKey, RunStatus])[]): Outcome {
+  const recorded: Partial<BlueGreenStatusBlock> = Object.fromEntries(failed);
+  const o = commonAbort(
+    c,
+    message,
+    failed.map(([, r]) => r),
+    recordedRuns(c),
+  );
+  return { ...o, set: { ...o.set, blueGreen: bgBlock(c, recorded) } };
 }
 
 /** The new ReplicaSet becomes the stable (`promoteStable`). */
@@ -340,11 +417,31 @@ function promotion(c: BlueGreenCtx, reason: string): { set: Partial<Status>; act
     actions: [
       event(
         'RolloutCompleted',
-        `Rollout completed update to revision ${revision(c.cc)} (${c.obs.podHash}): ${reason}`,
+        `Rollout completed update to revision ${revision(c)} (${c.obs.podHash}): ${reason}`,
       ),
     ],
   };
 }
+
+/** Runs and the preview checkpoint of an update, cleared by `resetRolloutStatus` and `retry`. */
+const UPDATE_BLOCK: Partial<BlueGreenStatusBlock> = {
+  prePromotionAnalysisRunStatus: undefined,
+  postPromotionAnalysisRunStatus: undefined,
+  scaleUpPreviewCheckPoint: undefined,
+};
+
+/** `resetRolloutStatus` for a new pod template: abort, pauses, promoteFull and runs cleared. */
+const resetOutcome = (c: BlueGreenCtx) => ({
+  set: {
+    currentPodHash: c.obs.podHash,
+    abort: undefined,
+    abortedAt: undefined,
+    pauseConditions: undefined,
+    controllerPause: undefined,
+    promoteFull: undefined,
+  } satisfies Partial<Status>,
+  actions: [...terminateRuns(c), event('RolloutUpdated', `Rollout updated to revision ${revision(c)}`)],
+});
 
 // ---------------------------------------------------------------------------------------------
 // Transitions
@@ -376,46 +473,60 @@ export const BLUEGREEN_TRANSITIONS = {
   /** Active on the first ReplicaSet; it is the stable (Argo: "Initial deploy"). */
   initialPromote: (c) => {
     const p = promotion(c, 'Initial deploy');
-    const from = bg(c.prev).activeSelector;
+    const active = activeSwitch(c, c.obs.podHash);
     return {
-      set: { ...p.set, blueGreen: bgBlock(c, { activeSelector: c.obs.podHash }) },
-      actions: [
-        switchTo('active', c.spec.activeService, c.obs.podHash),
-        switchEvent(c.spec.activeService, from, c.obs.podHash),
-        ...p.actions,
-      ],
+      set: { ...p.set, blueGreen: active.blueGreen },
+      actions: [...active.actions, ...p.actions],
       requeueMs: 0,
     };
   },
 
+  /**
+   * The template went back to an old ReplicaSet that still waits out its scale-down delay after the
+   * last completed update, up and saturated (`isBlueGreenFastTracked`): reset, then active (and
+   * preview) back on it at once and it is the stable again, without preview, pause or analysis. Not
+   * while spec.paused, and not mid-update (a superseded preview was never promoted).
+   */
+  fastTrackRollback: (c) => {
+    const rs = newRS(c);
+    if (!rs || c.obs.podHash === c.prev.stableRS || c.rollout.spec.paused === true) return undefined;
+    if (!completedCondition(c.prev)) return undefined;
+    if (!saturated(rs, c.replicas) || !scaleDownDelay(c).waiting.some((x) => x.hash === rs.hash))
+      return undefined;
+    const reset = resetOutcome(c);
+    const preview = previewSwitch(c);
+    const active = activeSwitch(c, rs.hash, { ...UPDATE_BLOCK, ...preview.set });
+    const p = promotion(
+      c,
+      analysisSpec(c, 'postPromotionAnalysisRunStatus')
+        ? `Rollback to '${rsName(c, rs.hash)}' within scaleDownDelay`
+        : 'Completed blue-green update',
+    );
+    return {
+      set: { ...reset.set, ...p.set, blueGreen: active.blueGreen },
+      actions: [...reset.actions, ...preview.actions, ...active.actions, ...p.actions],
+      requeueMs: 0,
+      // the ReplicaSet it leaves waits out its scale-down delay from now
+      recomplete: true,
+    };
+  },
+
   /** A new pod template: reset the rollout status (`resetRolloutStatus`). */
-  revisionChanged: (c) => ({
-    set: {
-      currentPodHash: c.obs.podHash,
-      abort: undefined,
-      abortedAt: undefined,
-      pauseConditions: undefined,
-      controllerPause: undefined,
-      promoteFull: undefined,
-      blueGreen: bgBlock(c, {
-        prePromotionAnalysisRunStatus: undefined,
-        postPromotionAnalysisRunStatus: undefined,
-        scaleUpPreviewCheckPoint: undefined,
-      }),
-    },
-    actions: [...terminateRuns(c), event('RolloutUpdated', `Rollout updated to revision ${revision(c.cc)}`)],
-    requeueMs: 0,
-  }),
+  revisionChanged: (c) => {
+    const reset = resetOutcome(c);
+    return {
+      set: { ...reset.set, blueGreen: bgBlock(c, UPDATE_BLOCK) },
+      actions: reset.actions,
+      requeueMs: 0,
+    };
+  },
 
   /** First call after `abort`: record abortedAt, terminate running analysis. */
-  abortStarted: (c) => {
-    if (c.prev.abortedAt) return undefined;
-    return abortOutcome(c, `Rollout aborted update to revision ${revision(c.cc)}`, []);
-  },
+  abortStarted: (c) => (c.prev.abortedAt ? undefined : abortOutcome(c, abortMessage(c), [])),
 
   /** The stable must be at full scale before active goes back to it. */
   abortRestoreStable: (c) => {
-    const stable = findRS(c, c.prev.stableRS);
+    const stable = findReplicaSet(c, c.prev.stableRS);
     if (!stable || stable.replicas === c.replicas) return undefined;
     return { actions: scaleTo(c, stable, c.replicas) };
   },
@@ -423,18 +534,11 @@ export const BLUEGREEN_TRANSITIONS = {
   /** Active back to the stable once it has an available pod (never to an empty ReplicaSet). */
   abortSwitchActive: (c) => {
     const stableHash = c.prev.stableRS as string;
-    const from = activeHash(c);
-    if (from === stableHash) return undefined;
-    const stable = findRS(c, stableHash);
+    if (activeHash(c) === stableHash) return undefined;
+    const stable = findReplicaSet(c, stableHash);
     if (!stable || stable.availableReplicas < 1) return { actions: [] };
-    return {
-      set: { blueGreen: bgBlock(c, { activeSelector: stableHash }) },
-      actions: [
-        switchTo('active', c.spec.activeService, stableHash),
-        switchEvent(c.spec.activeService, from, stableHash),
-      ],
-      requeueMs: 0,
-    };
+    const active = activeSwitch(c, stableHash);
+    return { set: { blueGreen: active.blueGreen }, actions: active.actions, requeueMs: 0 };
   },
 
   /** The new ReplicaSet down after abortScaleDownDelaySeconds (0 keeps it); others down at once. */
@@ -449,9 +553,9 @@ export const BLUEGREEN_TRANSITIONS = {
         actions.push(...scaleTo(c, rs, 0));
         continue;
       }
-      const delayS = c.spec.abortScaleDownDelaySeconds ?? rolloutDefaults.abortScaleDownDelaySeconds;
+      const delayS = abortDelaySeconds(c);
       if (delayS <= 0) continue;
-      const due = Date.parse(c.prev.abortedAt ?? c.now.toISOString()) + delayS * 1000;
+      const due = dueAt(c, c.prev.abortedAt, delayS);
       if (c.now.getTime() >= due) actions.push(...scaleTo(c, rs, 0));
       else requeueMs = due - c.now.getTime();
     }
@@ -466,62 +570,38 @@ export const BLUEGREEN_TRANSITIONS = {
 
   /** `retry`: abort went false after an abort; forget runs and pauses, start the update over. */
   retried: (c) => {
-    if (!c.prev.abortedAt || c.prev.abort === true) return undefined;
-    return {
-      set: {
-        abortedAt: undefined,
-        pauseConditions: undefined,
-        controllerPause: undefined,
-        blueGreen: bgBlock(c, {
-          prePromotionAnalysisRunStatus: undefined,
-          postPromotionAnalysisRunStatus: undefined,
-          scaleUpPreviewCheckPoint: undefined,
-        }),
-      },
-      actions: [event('RolloutRetry', 'Rollout is retrying after abort')],
-      requeueMs: 0,
-      progressing: { status: 'True', reason: 'RolloutRetry', message: 'Retrying Rollout after abort' },
-    };
+    const o = retriedOutcome(c);
+    return o && { ...o, set: { ...o.set, blueGreen: bgBlock(c, UPDATE_BLOCK) } };
   },
 
   /** A pre- or post-promotion run Failed/Error: abort (§1.7). */
   analysisFailed: (c) => {
-    const failed: [RunKey, RunStatus][] = [];
-    for (const key of RUN_KEYS) {
-      const r = recordedRun(c, key);
-      if (!r) continue;
-      const run = observedRun(c.cc, r);
-      if (FAILED_RUN.has(run.phase)) failed.push([key, runStatus(r.name, run)]);
-    }
-    if (failed.length === 0) return undefined;
-    const msg = failed[0]?.[1].message;
-    return abortOutcome(
-      c,
-      `Rollout aborted update to revision ${revision(c.cc)}${msg ? `: ${msg}` : ''}`,
-      failed,
+    const failed = RUN_KEYS.flatMap((key) =>
+      failedRuns(c, [recordedRun(c, key)]).map((r) => [key, r] as const),
     );
+    return failed.length === 0 ? undefined : abortOutcome(c, abortMessage(c, failed[0]?.[1].message), failed);
+  },
+
+  /**
+   * spec.progressDeadlineAbort: the update made no progress for progressDeadlineSeconds (outside
+   * pauses and pre/post-promotion analysis): abort, as a failed analysis would.
+   */
+  progressDeadlineAbort: (c) => {
+    const message = deadlineAbortMessage(
+      c,
+      (s) => deadlineApplies(c, s),
+      () => replicaFields(c, activeHash(c)),
+    );
+    return message === undefined ? undefined : abortOutcome(c, message, []);
   },
 
   /** A run came back Inconclusive: pause with InconclusiveAnalysisRun (§1.7). */
   analysisInconclusive: (c) => {
-    for (const key of RUN_KEYS) {
-      const r = recordedRun(c, key);
-      if (!r || r.status === 'Inconclusive') continue;
-      const run = observedRun(c.cc, r);
-      if (run.phase !== 'Inconclusive') continue;
-      return {
-        set: {
-          pauseConditions: [
-            ...(c.prev.pauseConditions ?? []),
-            { reason: 'InconclusiveAnalysisRun', startTime: c.now.toISOString() },
-          ],
-          controllerPause: true,
-          blueGreen: bgBlock(c, { [key]: runStatus(r.name, run) }),
-        },
-        actions: [event('RolloutPaused', 'Rollout is paused (InconclusiveAnalysisRun)')],
-      };
-    }
-    return undefined;
+    const p = inconclusivePause(
+      c,
+      RUN_KEYS.map((key) => [key, recordedRun(c, key)] as const),
+    );
+    return p && { set: { ...p.set, blueGreen: bgBlock(c, { [p.key]: p.run }) }, actions: p.actions };
   },
 
   /** `promote` cleared an Inconclusive pause: forget the run so a fresh one is started. */
@@ -551,7 +631,7 @@ export const BLUEGREEN_TRANSITIONS = {
       actions.push(...createNew(c, d), ...preview.actions);
       set = { blueGreen: bgBlock(c, preview.set) };
     } else if (rs.replicas !== d) actions.push(...scaleTo(c, rs, d));
-    const active = findRS(c, activeHash(c));
+    const active = findReplicaSet(c, activeHash(c));
     if (active && active.hash !== c.obs.podHash && active.replicas !== c.replicas)
       actions.push(...scaleTo(c, active, c.replicas));
     for (const old of allReplicaSets(c))
@@ -569,6 +649,25 @@ export const BLUEGREEN_TRANSITIONS = {
     return { set: { blueGreen: bgBlock(c, p.set) }, actions: p.actions };
   },
 
+  /**
+   * activeMetadata / previewMetadata: a ReplicaSet whose observed pod metadata is not what it should
+   * carry (`desiredMetadata`) gets a SetPodMetadata.
+   */
+  syncPodMetadata: (c) => {
+    const actions: BlueGreenAction[] = [];
+    for (const rs of allReplicaSets(c)) {
+      const want = desiredMetadata(c, rs.hash);
+      if (sameMetadata(rs.podMetadata, want)) continue;
+      actions.push({
+        type: 'SetPodMetadata',
+        hash: rs.hash,
+        labels: { ...want?.labels },
+        annotations: { ...want?.annotations },
+      });
+    }
+    return actions.length === 0 ? undefined : { actions };
+  },
+
   /** The new ReplicaSet is not yet at its size with every pod available: wait. */
   waitForReplicas: (c) => (saturated(newRS(c), desiredNew(c)) ? undefined : { actions: [] }),
 
@@ -580,17 +679,7 @@ export const BLUEGREEN_TRANSITIONS = {
     if (!needsPause(c) || hasPause(c.prev, 'BlueGreenPause')) return undefined;
     if (c.prev.controllerPause === true || bg(c.prev).scaleUpPreviewCheckPoint === true) return undefined;
     const ms = autoPromotionMs(c);
-    return {
-      set: {
-        pauseConditions: [
-          ...(c.prev.pauseConditions ?? []),
-          { reason: 'BlueGreenPause', startTime: c.now.toISOString() },
-        ],
-        controllerPause: true,
-      },
-      actions: [event('RolloutPaused', 'Rollout is paused (BlueGreenPause)')],
-      ...(ms !== undefined ? { requeueMs: ms } : {}),
-    };
+    return { ...controllerPause(c, 'BlueGreenPause'), ...(ms !== undefined ? { requeueMs: ms } : {}) };
   },
 
   /** autoPromotionSeconds have passed since the pause: resume (controllerPause stays: pause done). */
@@ -630,28 +719,17 @@ export const BLUEGREEN_TRANSITIONS = {
    * with promoteFull) it becomes the stable in the same call, as upstream does.
    */
   switchActive: (c) => {
-    const from = activeHash(c);
-    if (from === c.obs.podHash) return undefined;
+    if (activeHash(c) === c.obs.podHash) return undefined;
     if (!saturated(newRS(c), c.replicas)) return { actions: [] };
     const full = c.prev.promoteFull === true;
     const promote = full || !analysisSpec(c, 'postPromotionAnalysisRunStatus');
     const p = promote
       ? promotion(c, full ? 'Full promotion requested' : 'Completed blue-green update')
       : undefined;
+    const active = activeSwitch(c, c.obs.podHash, promote ? { scaleUpPreviewCheckPoint: undefined } : {});
     return {
-      set: {
-        controllerPause: undefined,
-        ...p?.set,
-        blueGreen: bgBlock(c, {
-          activeSelector: c.obs.podHash,
-          ...(promote ? { scaleUpPreviewCheckPoint: undefined } : {}),
-        }),
-      },
-      actions: [
-        switchTo('active', c.spec.activeService, c.obs.podHash),
-        switchEvent(c.spec.activeService, from, c.obs.podHash),
-        ...(p?.actions ?? []),
-      ],
+      set: { controllerPause: undefined, ...p?.set, blueGreen: active.blueGreen },
+      actions: [...active.actions, ...(p?.actions ?? [])],
       requeueMs: 0,
     };
   },
@@ -695,38 +773,29 @@ export const BLUEGREEN_TRANSITIONS = {
 
   /** Completed: keep the stable at spec.replicas (re-create it if it vanished). */
   scaleStable: (c) => {
-    const rs = newRS(c) ?? findRS(c, c.prev.stableRS);
+    const rs = newRS(c) ?? findReplicaSet(c, c.prev.stableRS);
     if (!rs) return { actions: createNew(c, c.replicas) };
     return rs.replicas === c.replicas ? undefined : { actions: scaleTo(c, rs, c.replicas) };
   },
 
   /** Completed but active elsewhere (back to the stable template mid-update): switch once saturated. */
   restoreActive: (c) => {
-    const from = bg(c.prev).activeSelector;
     const stable = c.prev.stableRS as string;
-    if (from === stable) return undefined;
-    if (!saturated(findRS(c, stable), c.replicas)) return { actions: [] };
-    return {
-      set: { blueGreen: bgBlock(c, { activeSelector: stable }) },
-      actions: [
-        switchTo('active', c.spec.activeService, stable),
-        switchEvent(c.spec.activeService, from, stable),
-      ],
-      requeueMs: 0,
-    };
+    if (bg(c.prev).activeSelector === stable) return undefined;
+    if (!saturated(findReplicaSet(c, stable), c.replicas)) return { actions: [] };
+    const active = activeSwitch(c, stable);
+    return { set: { blueGreen: active.blueGreen }, actions: active.actions, requeueMs: 0 };
   },
 
-  /** Old ReplicaSets are scaled down scaleDownDelaySeconds after the Completed condition turned True. */
+  /**
+   * Old ReplicaSets wait out scaleDownDelaySeconds after the Completed condition was written, the
+   * newest scaleDownDelayRevisionLimit of them; the others are scaled down at once.
+   */
   scaleDownOld: (c) => {
-    const keep = new Set([c.prev.stableRS, bg(c.prev).activeSelector]);
-    const old = allReplicaSets(c).filter((rs) => !keep.has(rs.hash) && rs.replicas > 0);
-    if (old.length === 0) return undefined;
-    const delayS = c.spec.scaleDownDelaySeconds ?? rolloutDefaults.scaleDownDelaySeconds;
-    const completed = (c.prev.conditions ?? []).find((x) => x.type === 'Completed' && x.status === 'True');
-    const since = completed ? Date.parse(completed.lastTransitionTime) : c.now.getTime();
-    const due = since + delayS * 1000;
-    if (c.now.getTime() < due) return { actions: [], requeueMs: due - c.now.getTime() };
-    return { actions: old.flatMap((rs) => scaleTo(c, rs, 0)) };
+    const { waiting, now, due } = scaleDownDelay(c);
+    if (waiting.length === 0 && now.length === 0) return undefined;
+    const actions = now.flatMap((rs) => scaleTo(c, rs, 0));
+    return waiting.length === 0 ? { actions } : { actions, requeueMs: due - c.now.getTime() };
   },
 
   steady: () => ({ actions: [] }),
@@ -734,42 +803,62 @@ export const BLUEGREEN_TRANSITIONS = {
 
 export type BlueGreenTransitionName = keyof typeof BLUEGREEN_TRANSITIONS;
 
+/** What an update checks first, before and after the switch: retry, aborts, pauses, sizes. */
+const UPDATE_GUARDS = [
+  'retried',
+  'analysisFailed',
+  'progressDeadlineAbort',
+  'analysisInconclusive',
+  'inconclusiveResumed',
+  'pausedHold',
+  'scaleReplicaSets',
+] as const satisfies readonly BlueGreenTransitionName[];
+
 export const BLUEGREEN_TRANSITION_TABLE: Readonly<
   Record<BlueGreenStateName, readonly BlueGreenTransitionName[]>
 > = {
-  Initial: ['initialDeploy', 'initialWait', 'initialPromote'],
-  NewRevision: ['revisionChanged'],
-  Aborted: ['abortStarted', 'abortRestoreStable', 'abortSwitchActive', 'abortScaleDown', 'abortedHold'],
-  Completed: ['retried', 'switchPreview', 'scaleStable', 'restoreActive', 'scaleDownOld', 'steady'],
-  Paused: ['retried', 'analysisFailed', 'manualPause'],
+  Initial: ['initialDeploy', 'syncPodMetadata', 'initialWait', 'initialPromote'],
+  NewRevision: ['fastTrackRollback', 'revisionChanged'],
+  Aborted: [
+    'abortStarted',
+    'abortRestoreStable',
+    'abortSwitchActive',
+    'syncPodMetadata',
+    'abortScaleDown',
+    'abortedHold',
+  ],
+  Completed: [
+    'retried',
+    'switchPreview',
+    'syncPodMetadata',
+    'scaleStable',
+    'restoreActive',
+    'scaleDownOld',
+    'steady',
+  ],
+  Paused: ['retried', 'analysisFailed', 'syncPodMetadata', 'manualPause'],
   PromotingFull: [
     'retried',
+    'progressDeadlineAbort',
     'fullPromotionStarted',
     'scaleReplicaSets',
     'switchPreview',
+    'syncPodMetadata',
     'waitForReplicas',
     'switchActive',
     'promoted',
   ],
   PostPromotion: [
-    'retried',
-    'analysisFailed',
-    'analysisInconclusive',
-    'inconclusiveResumed',
-    'pausedHold',
-    'scaleReplicaSets',
+    ...UPDATE_GUARDS,
+    'syncPodMetadata',
     'waitForReplicas',
     'postPromotionAnalysis',
     'promoted',
   ],
   Preview: [
-    'retried',
-    'analysisFailed',
-    'analysisInconclusive',
-    'inconclusiveResumed',
-    'pausedHold',
-    'scaleReplicaSets',
+    ...UPDATE_GUARDS,
     'switchPreview',
+    'syncPodMetadata',
     'waitForReplicas',
     'prePromotionAnalysis',
     'blueGreenPause',
@@ -781,135 +870,49 @@ export const BLUEGREEN_TRANSITION_TABLE: Readonly<
 };
 
 // ---------------------------------------------------------------------------------------------
-// Status: conditions, phase, message (one write per call)
+// Status: replica fields, conditions, phase, message (one write per call)
 
 function finish(c: BlueGreenCtx, transition: string, o: Outcome): BlueGreenResult {
-  const nowIso = c.now.toISOString();
-  const raw: Record<string, unknown> = { ...c.prev };
-  for (const [k, v] of Object.entries(o.set ?? {})) {
-    if (v === undefined) delete raw[k];
-    else raw[k] = v;
-  }
-  const next = raw as Status;
+  const next = nextStatus(c, o.set);
   // blue-green has no steps (`promote` writes an index for canaries); promoteFull ends with promotion
   delete next.currentStepIndex;
   if (next.stableRS && next.stableRS === next.currentPodHash) delete next.promoteFull;
   if (next.blueGreen && Object.keys(next.blueGreen).length === 0) delete next.blueGreen;
-  const generation = (c.rollout.metadata as { generation?: number } | undefined)?.generation;
-  if (generation !== undefined) next.observedGeneration = String(generation);
-
-  const prevConds = c.prev.conditions ?? [];
-  const hash = next.currentPodHash ?? c.obs.podHash;
-  const rs = `ReplicaSet "${rsName(c.cc, hash)}"`;
-  const rev = revision(c.cc);
-  const prevAbort = prevConds.find((x) => x.type === 'Progressing' && x.reason === 'RolloutAborted');
-  const paused = c.rollout.spec.paused === true || (next.pauseConditions ?? []).length > 0;
   const active = next.blueGreen?.activeSelector;
+  const f = replicaFields(c, active);
+  next.replicas = f.replicas;
+  next.updatedReplicas = f.updatedReplicas;
+  next.readyReplicas = f.readyReplicas;
+  next.availableReplicas = f.availableReplicas;
+  next.HPAReplicas = f.HPAReplicas;
+  next.selector = f.selector;
+
+  const hash = next.currentPodHash ?? c.obs.podHash;
   const fresh = newRS(c);
   const updated = fresh && fresh.hash === hash ? fresh.replicas : 0;
   const available = fresh && fresh.hash === hash ? fresh.availableReplicas : 0;
-  const fullyPromoted = !!next.stableRS && next.stableRS === hash && active === hash;
-  const updatedAvailable = updated >= c.replicas && available >= c.replicas;
-
-  let progressing = o.progressing;
-  if (!progressing) {
-    if (next.abort === true)
-      progressing = {
-        status: 'False',
-        reason: 'RolloutAborted',
-        message: prevAbort?.message ?? `Rollout aborted update to revision ${rev}`,
-      };
-    else if (paused)
-      progressing = { status: 'Unknown', reason: 'RolloutPaused', message: 'Rollout is paused' };
-    else if (fullyPromoted && updatedAvailable)
-      progressing = {
-        status: 'True',
-        reason: 'NewReplicaSetAvailable',
-        message: `${rs} has successfully progressed.`,
-      };
-    else progressing = { status: 'True', reason: 'ReplicaSetUpdated', message: `${rs} is progressing.` };
-  }
-
-  // Available: the active ReplicaSet is saturated (blue-green branch of calculateRolloutConditions).
-  const activeRS = findRS(c, active);
-  const isAvailable = !!activeRS && activeRS.availableReplicas >= c.replicas;
-
-  // Phase (CalculateRolloutPhase, §1.8).
-  let phase: NonNullable<Status['phase']>;
-  let message = '';
-  if (progressing.reason === 'RolloutAborted') {
-    phase = 'Degraded';
-    message = `RolloutAborted: ${progressing.message}`;
-  } else if (paused) {
-    phase = 'Paused';
-    message = c.rollout.spec.paused === true ? 'manually paused' : (next.pauseConditions?.[0]?.reason ?? '');
-  } else if (updated < c.replicas) {
-    phase = 'Progressing';
-    message = 'more replicas need to be updated';
-  } else if (available < updated) {
-    phase = 'Progressing';
-    message = 'updated replicas are still becoming available';
-  } else if (active !== hash) {
-    phase = 'Progressing';
-    message = 'active service cutover pending';
-  } else if (next.stableRS !== hash) {
-    phase = 'Progressing';
-    message = 'waiting for analysis to complete';
-  } else phase = 'Healthy';
-
-  const conds: Condition[] = [
-    setCondition(
-      prevConds,
-      'Progressing',
-      progressing.status,
-      progressing.reason,
-      progressing.message,
-      nowIso,
-    ),
-    setCondition(
-      prevConds,
-      'Available',
-      isAvailable ? 'True' : 'False',
-      'AvailableReason',
-      isAvailable ? 'Rollout has minimum availability' : 'Rollout does not have minimum availability',
-      nowIso,
-    ),
-  ];
-  if (paused)
-    conds.push(setCondition(prevConds, 'Paused', 'True', 'RolloutPaused', 'Rollout is paused', nowIso));
-  else if (prevConds.some((x) => x.type === 'Paused'))
-    conds.push(setCondition(prevConds, 'Paused', 'False', 'RolloutResumed', 'Rollout is resumed', nowIso));
-  const completed = fullyPromoted && updatedAvailable;
-  conds.push(
-    setCondition(
-      prevConds,
-      'Completed',
-      completed ? 'True' : 'False',
-      completed ? 'RolloutCompleted' : 'RolloutNotCompleted',
-      completed
-        ? `Rollout completed update to revision ${rev}`
-        : `Rollout not completed, started update to revision ${rev}`,
-      nowIso,
-    ),
-  );
-  conds.push(
-    setCondition(
-      prevConds,
-      'Healthy',
-      phase === 'Healthy' ? 'True' : 'False',
-      'RolloutHealthy',
-      phase === 'Healthy' ? 'Rollout is healthy' : 'Rollout is not healthy',
-      nowIso,
-    ),
-  );
-  for (const x of prevConds) if (!conds.some((y) => y.type === x.type)) conds.push(x);
-  next.conditions = conds;
-  next.phase = phase;
-  next.message = message;
-
-  const actions = [...o.actions];
-  if (o.requeueMs !== undefined)
-    actions.push({ type: 'RequeueAfter', ms: Math.max(0, Math.ceil(o.requeueMs)) });
+  const completed =
+    !!next.stableRS &&
+    next.stableRS === hash &&
+    active === hash &&
+    updated >= c.replicas &&
+    available >= c.replicas;
+  const activeRS = findReplicaSet(c, active);
+  const actions = writeStatus(c, next, o, {
+    paused: c.rollout.spec.paused === true || (next.pauseConditions ?? []).length > 0,
+    healthy: completed,
+    completed,
+    // Available: the active ReplicaSet is saturated (blue-green branch of calculateRolloutConditions).
+    available: !!activeRS && activeRS.availableReplicas >= c.replicas,
+    deadline: deadlineApplies(c, next),
+    // Phase (CalculateRolloutPhase, §1.8): blue-green's reasons for Progressing.
+    pending: [
+      [updated < c.replicas, 'more replicas need to be updated'],
+      [available < updated, 'updated replicas are still becoming available'],
+      [active !== hash, 'active service cutover pending'],
+      [next.stableRS !== hash, 'waiting for analysis to complete'],
+    ],
+  });
   return { actions, status: next, transition, from: c.state };
 }
 
@@ -918,19 +921,20 @@ function finish(c: BlueGreenCtx, transition: string, o: Outcome): BlueGreenResul
 
 /** Build the call context (exported for tests and for adapters that want to explain a call). */
 export function blueGreenContext(rollout: Rollout, observed: CanaryObservation, now: Date): BlueGreenCtx {
-  const cc = canaryContext(rollout, observed, now);
-  const spec = cc.rollout.spec.strategy?.blueGreen;
-  if (!spec) throw new Error(`Rollout ${cc.name} has no blueGreen strategy`);
+  const r = applyRolloutDefaults(rollout);
+  const name = r.metadata?.name ?? '';
+  const spec = r.spec.strategy?.blueGreen;
+  if (!spec) throw new Error(`Rollout ${name} has no blueGreen strategy`);
+  const prev = r.status ?? {};
   return {
-    cc,
-    rollout: cc.rollout,
+    rollout: r,
     spec,
-    name: cc.name,
-    prev: cc.prev,
+    name,
+    prev,
     obs: observed,
     now,
-    state: stateOf(cc.rollout, cc.prev, observed),
-    replicas: cc.replicas,
+    state: stateOf(r, prev, observed),
+    replicas: specReplicas({ spec: r.spec as unknown as RolloutInput['spec'] }),
   };
 }
 
@@ -943,10 +947,10 @@ export function reconcileBlueGreen(
   observed: CanaryObservation,
   now: Date,
 ): BlueGreenResult {
-  const c = blueGreenContext(rollout, observed, now);
-  for (const name of BLUEGREEN_TRANSITION_TABLE[c.state]) {
-    const o = (BLUEGREEN_TRANSITIONS[name] as Transition)(c);
-    if (o) return finish(c, name, o);
-  }
-  return finish(c, 'hold', { actions: [] });
+  return runTable(
+    BLUEGREEN_TRANSITION_TABLE,
+    BLUEGREEN_TRANSITIONS,
+    blueGreenContext(rollout, observed, now),
+    finish,
+  );
 }

@@ -32,6 +32,7 @@ export {
   type CanaryStateName,
   type ObservedAnalysisRun,
   type ObservedReplicaSet,
+  type PodMetadata,
 } from './types.js';
 export {
   abortRollout,

@@ -48,6 +48,10 @@
  * - Requeues are actions: after pause durations and delays, at a due restart (30s checks), at the
  *   progress deadline; while waiting for the world (pods, weights, AnalysisRuns) the adapter calls
  *   again when an observation changes.
+ * - What is the same for the blue/green machine (bluegreen.ts) lives in common.ts: the first states,
+ *   the table runner, replica counts and selector, AnalysisRun names and requests, the abort, retry
+ *   and Inconclusive outcomes, the Progressing condition with the progress deadline, the phase, the
+ *   conditions and the requeue (`writeStatus`).
  *
  * Choices where upstream is unclear or out of this slice (keep in sync with the report/ADR):
  * - AnalysisRun names are `<rollout>-<hash>-<revision>` (background) and `…-<stepIndex>` (step), with
@@ -65,7 +69,7 @@
  * - experiment and plugin steps are not run: they hold with a Warning event saying what is missing
  *   (promote skips them).
  */
-import type { CanaryStep, Rollout, RolloutStatus } from '../../api/argo/rollout.js';
+import type { CanaryStep, Rollout } from '../../api/argo/rollout.js';
 import { applyRolloutDefaults } from '../../api/argo/rollout.js';
 import { rolloutDefaults } from '../../api/argo/rollout-rules.js';
 import { parseIntOrDuration } from '../../api/duration.js';
@@ -79,39 +83,64 @@ import {
   specReplicas,
   surgeAndUnavailable,
 } from '../replicas.js';
+import {
+  type ArgoCall,
+  abortDelaySeconds,
+  abortMessage,
+  allReplicaSets,
+  COMPLETED_RUN,
+  type Outcome as CommonOutcome,
+  abortOutcome as commonAbort,
+  commonState,
+  completedCondition,
+  controllerPause,
+  createdEvent,
+  deadlineAbortMessage,
+  deadlineHeld,
+  dueAt,
+  event,
+  failedRuns,
+  formatLabelSelector,
+  freeRunName,
+  hasPause,
+  inconclusivePause,
+  nextStatus,
+  observedRun,
+  type RunStatus,
+  replicaStatus,
+  requestFor,
+  retriedOutcome,
+  revision,
+  rsName,
+  runMatches,
+  runStatus,
+  runTable,
+  type Status,
+  sumOf,
+  terminateRuns as terminate,
+  withPatch,
+  writeStatus,
+} from './common.js';
 import type {
-  AnalysisRunRequest,
   CanaryAction,
   CanaryObservation,
   CanaryResult,
   CanaryStateName,
-  ObservedAnalysisRun,
   ObservedReplicaSet,
 } from './types.js';
 
-type Status = RolloutStatus;
-type CanaryStatusBlock = NonNullable<Status['canary']>;
-type RunStatus = NonNullable<CanaryStatusBlock['currentStepAnalysisRunStatus']>;
-type Condition = NonNullable<Status['conditions']>[number];
+export { allReplicaSets, formatLabelSelector, type ReplicaStatus, replicaStatus } from './common.js';
 
-export const COMPLETED_RUN = new Set(['Successful', 'Failed', 'Error', 'Inconclusive']);
-export const FAILED_RUN = new Set(['Failed', 'Error']);
+type CanaryStatusBlock = NonNullable<Status['canary']>;
 
 // ---------------------------------------------------------------------------------------------
 // Context
 
-export interface CanaryCtx {
-  /** The Rollout with Argo's defaults applied. */
-  readonly rollout: Rollout;
-  readonly name: string;
+export interface CanaryCtx extends ArgoCall {
   readonly steps: readonly CanaryStep[];
-  readonly prev: Status;
-  readonly obs: CanaryObservation;
-  readonly now: Date;
   readonly state: CanaryStateName;
   readonly routed: boolean;
   readonly maxWeight: number;
-  readonly replicas: number;
   /** status.currentStepIndex clamped to 0..steps.length. */
   readonly index: number;
   /** `canaryStepHash` of spec.strategy.canary.steps (status.currentStepHash is written from it). */
@@ -122,21 +151,10 @@ export interface CanaryCtx {
   readonly withinRollbackWindow: boolean;
 }
 
-interface Outcome {
-  /** Status fields to write; an explicit `undefined` removes the field. */
-  set?: Partial<Status>;
-  actions: CanaryAction[];
-  /** Requeue after this many ms. */
-  requeueMs?: number;
-  /** Override the Progressing condition. */
-  progressing?: { status: string; reason: string; message: string };
-}
-
+type Outcome = CommonOutcome<CanaryAction>;
 type Transition = (c: CanaryCtx) => Outcome | undefined;
 
 const canarySpec = (c: CanaryCtx) => c.rollout.spec.strategy?.canary;
-export const revision = (c: CanaryCtx): number => c.obs.revision ?? 1;
-export const rsName = (c: CanaryCtx, hash: string): string => `${c.name}-${hash}`;
 
 function stateOf(
   rollout: Rollout,
@@ -146,11 +164,8 @@ function stateOf(
   stepsChanged = false,
   withinRollbackWindow = false,
 ): CanaryStateName {
-  if (!status.stableRS) return 'Initial';
-  if (status.currentPodHash !== obs.podHash || stepsChanged) return 'NewRevision';
-  if (status.abort === true) return 'Aborted';
-  if (obs.podHash === status.stableRS) return 'Completed';
-  if (rollout.spec.paused === true) return 'Paused';
+  const common = commonState(rollout, status, obs, stepsChanged);
+  if (common) return common;
   if (status.promoteFull === true || (status.currentStepIndex ?? 0) >= steps || withinRollbackWindow)
     return 'Promoting';
   return 'Stepping';
@@ -294,70 +309,6 @@ export function canaryStepHash(steps: readonly CanaryStep[] | undefined): string
   return out;
 }
 
-type LabelSelector = NonNullable<Rollout['spec']['selector']>;
-
-/**
- * status.selector (`metav1.FormatLabelSelector`): requirements sorted by key, `k=v` for matchLabels,
- * `k in (a,b)`, `k notin (a,b)`, `k`, `!k` for expressions (values sorted); `<none>` when empty.
- */
-export function formatLabelSelector(selector: LabelSelector | undefined): string {
-  const reqs: { key: string; text: string }[] = [];
-  for (const [key, value] of Object.entries(selector?.matchLabels ?? {}))
-    reqs.push({ key, text: `${key}=${value}` });
-  for (const e of selector?.matchExpressions ?? []) {
-    const values = [...(e.values ?? [])].sort().join(',');
-    const text =
-      e.operator === 'In'
-        ? `${e.key} in (${values})`
-        : e.operator === 'NotIn'
-          ? `${e.key} notin (${values})`
-          : e.operator === 'Exists'
-            ? e.key
-            : e.operator === 'DoesNotExist'
-              ? `!${e.key}`
-              : `${e.key} ${e.operator} (${values})`;
-    reqs.push({ key: e.key, text });
-  }
-  reqs.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const out = reqs.map((r) => r.text).join(',');
-  return out === '' ? '<none>' : out;
-}
-
-/** Every observed ReplicaSet once (stable and canary are one when their hashes agree). */
-export function allReplicaSets(c: CanaryCtx): ObservedReplicaSet[] {
-  const { stable, canary, older } = c.obs.replicaSets;
-  const out: ObservedReplicaSet[] = [];
-  for (const rs of [stable, canary, ...(older ?? [])])
-    if (rs && !out.some((x) => x.hash === rs.hash)) out.push(rs);
-  return out;
-}
-
-const podsOf = (rs: ObservedReplicaSet): number => rs.currentReplicas ?? rs.replicas;
-const sumOf = (xs: readonly ObservedReplicaSet[], f: (rs: ObservedReplicaSet) => number): number =>
-  xs.reduce((n, rs) => n + f(rs), 0);
-
-export interface ReplicaStatus {
-  replicas: number;
-  updatedReplicas: number;
-  readyReplicas: number;
-  availableReplicas: number;
-}
-
-/**
- * status.replicas / readyReplicas / availableReplicas over every ReplicaSet, updatedReplicas of the
- * ReplicaSet of the current template (pods that exist, not spec counts).
- */
-export function replicaStatus(c: CanaryCtx): ReplicaStatus {
-  const all = allReplicaSets(c);
-  const canary = c.obs.replicaSets.canary;
-  return {
-    replicas: sumOf(all, podsOf),
-    updatedReplicas: canary && canary.hash === c.obs.podHash ? podsOf(canary) : 0,
-    readyReplicas: sumOf(all, (rs) => rs.readyReplicas ?? rs.availableReplicas),
-    availableReplicas: sumOf(all, (rs) => rs.availableReplicas),
-  };
-}
-
 /**
  * `isRollbackWithinWindow`: the new ReplicaSet was created before the stable one (a rollback) and
  * fewer than spec.rollbackWindow.revisions ReplicaSets were created between the two.
@@ -379,76 +330,18 @@ function rollbackWithinWindow(rollout: Rollout, obs: CanaryObservation): boolean
 // ---------------------------------------------------------------------------------------------
 // Progress deadline (`calculateRolloutConditions`, `RolloutProgressing`, `RolloutTimedOut`)
 
-type ConditionText = { status: string; reason: string; message: string };
-
-/** Progressing reasons that keep their lastUpdateTime while nothing moves (the deadline's base). */
-const TRACKING_REASONS = new Set([
-  'ReplicaSetUpdated',
-  'RolloutRetry',
-  'RolloutResumed',
-  'NewReplicaSetCreated',
-  'FoundNewReplicaSet',
-  'ReplicaSetNotAvailable',
-  'ProgressDeadlineExceeded',
-]);
-
-const deadlineMs = (c: CanaryCtx): number =>
-  (c.rollout.spec.progressDeadlineSeconds ?? rolloutDefaults.progressDeadlineSeconds) * 1000;
-
 /** `isIndefiniteStep`: analysis, experiment and pause steps do not count against the deadline. */
 const indefiniteStep = (step: CanaryStep | undefined): boolean =>
   step !== undefined && (step.pause !== undefined || !!step.analysis || !!step.experiment);
 
 /**
- * `RolloutProgressing`: pods were updated, old pods went away, pods became ready or available, the
- * stable, the step index or the steps changed.
- */
-function madeProgress(prev: Status, next: Status): boolean {
-  const z = (v: number | undefined) => v ?? 0;
-  const prevIndex = prev.currentStepIndex;
-  const nextIndex = next.currentStepIndex;
-  return (
-    z(next.updatedReplicas) !== z(prev.updatedReplicas) ||
-    z(next.replicas) - z(next.updatedReplicas) < z(prev.replicas) - z(prev.updatedReplicas) ||
-    z(next.readyReplicas) > z(prev.readyReplicas) ||
-    z(next.availableReplicas) > z(prev.availableReplicas) ||
-    (next.stableRS ?? '') !== (prev.stableRS ?? '') ||
-    (prevIndex !== undefined && nextIndex !== undefined && prevIndex !== nextIndex) ||
-    (next.currentStepHash ?? '') !== (prev.currentStepHash ?? '')
-  );
-}
-
-/** Progress this call makes whatever transition fires (observed pods, steps). */
-const observedProgress = (c: CanaryCtx): boolean =>
-  madeProgress(c.prev, { ...c.prev, ...replicaStatus(c), currentStepHash: c.stepHash });
-
-/**
  * The deadline counts while the canary must become available: Stepping or Promoting, not paused, not
  * aborted, not at an analysis/experiment/pause step.
  */
-function deadlineApplies(c: CanaryCtx, s: Status): boolean {
-  return (
-    (c.state === 'Stepping' || c.state === 'Promoting') &&
-    s.abort !== true &&
-    c.rollout.spec.paused !== true &&
-    (s.pauseConditions ?? []).length === 0 &&
-    !indefiniteStep(c.steps[c.index])
-  );
-}
-
-/**
- * `RolloutTimedOut`: the Progressing condition is older than progressDeadlineSeconds (or already says
- * so). Never from an abort or a pause (a resume restarts the clock).
- */
-function timedOut(c: CanaryCtx): boolean {
-  const p = (c.prev.conditions ?? []).find((x) => x.type === 'Progressing');
-  if (!p || p.reason === 'RolloutAborted' || p.reason === 'RolloutPaused') return false;
-  if (p.reason === 'ProgressDeadlineExceeded') return true;
-  return Date.parse(p.lastUpdateTime) + deadlineMs(c) < c.now.getTime();
-}
-
-const timeoutMessage = (c: CanaryCtx, hash: string): string =>
-  `ReplicaSet "${rsName(c, hash)}" has timed out progressing.`;
+const deadlineApplies = (c: CanaryCtx, s: Status): boolean =>
+  (c.state === 'Stepping' || c.state === 'Promoting') &&
+  !deadlineHeld(c, s) &&
+  !indefiniteStep(c.steps[c.index]);
 
 // ---------------------------------------------------------------------------------------------
 // Restart (`rollout/restart.go`) and managed routes
@@ -506,22 +399,9 @@ function removeRoutes(c: CanaryCtx): CanaryAction[] {
 // ---------------------------------------------------------------------------------------------
 // Small builders
 
-export const event = (reason: string, message: string, warning = false): CanaryAction => ({
-  type: 'EmitEvent',
-  eventType: warning ? 'Warning' : 'Normal',
-  reason,
-  message,
-});
-
 /** status.canary with `patch` merged (undefined values remove keys). */
-function canaryBlock(c: CanaryCtx, patch: Partial<CanaryStatusBlock>): CanaryStatusBlock {
-  const out: Record<string, unknown> = { ...(c.prev.canary ?? {}) };
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === undefined) delete out[k];
-    else out[k] = v;
-  }
-  return out as CanaryStatusBlock;
-}
+const canaryBlock = (c: CanaryCtx, patch: Partial<CanaryStatusBlock>): CanaryStatusBlock =>
+  withPatch(c.prev.canary, patch);
 
 function stepDescription(step: CanaryStep | undefined): string {
   if (!step) return '';
@@ -574,16 +454,6 @@ const runBase = (c: CanaryCtx, index?: number): string =>
     ? `${c.name}-${c.obs.podHash}-${revision(c)}`
     : `${c.name}-${c.obs.podHash}-${revision(c)}-${index}`;
 
-export const runMatches = (name: string, base: string): boolean =>
-  name === base || (/^\.\d+$/.test(name.slice(base.length)) && name.startsWith(base));
-
-/** A run name not taken by an observed run: `base`, `base.1`, ... (Argo's collision counter). */
-export function freeRunName(c: CanaryCtx, base: string): string {
-  const taken = c.obs.analysisRuns ?? {};
-  if (!(base in taken)) return base;
-  for (let i = 1; ; i++) if (!(`${base}.${i}` in taken)) return `${base}.${i}`;
-}
-
 /** The recorded step run of the current step (undefined when none or it belongs to another step). */
 function stepRun(c: CanaryCtx): RunStatus | undefined {
   const r = c.prev.canary?.currentStepAnalysisRunStatus;
@@ -595,53 +465,22 @@ function backgroundRun(c: CanaryCtx): RunStatus | undefined {
   return r && runMatches(r.name, runBase(c)) ? r : undefined;
 }
 
-/** The run's observed phase (the recorded one until the adapter reports it). */
-export function observedRun(c: CanaryCtx, r: RunStatus): ObservedAnalysisRun {
-  return c.obs.analysisRuns?.[r.name] ?? { phase: r.status, ...(r.message ? { message: r.message } : {}) };
-}
-
-export function runStatus(name: string, run: ObservedAnalysisRun): RunStatus {
-  return { name, status: run.phase, ...(run.message ? { message: run.message } : {}) };
-}
-
-/** Resolve `podTemplateHashValue` args here; other valueFrom refs are left to the adapter. */
-export function requestFor(s: Status, a: NonNullable<CanaryStep['analysis']>): AnalysisRunRequest {
-  const args = (a.args ?? []).map((arg) => {
-    const vf = arg.valueFrom as { podTemplateHashValue?: string } | undefined;
-    if (vf?.podTemplateHashValue === 'Stable') return { name: arg.name, value: s.stableRS ?? '' };
-    if (vf?.podTemplateHashValue === 'Latest') return { name: arg.name, value: s.currentPodHash ?? '' };
-    return { ...arg } as AnalysisRunRequest['args'][number];
-  });
-  return {
-    templates: (a.templates ?? []).map((t) => ({ ...t })),
-    args,
-    ...(a.dryRun ? { dryRun: a.dryRun.map((d) => ({ ...d })) } : {}),
-    ...(a.measurementRetention
-      ? { measurementRetention: a.measurementRetention.map((m) => ({ ...m })) }
-      : {}),
-  };
-}
+/** The recorded step and background runs (of this revision or not). */
+const recordedRuns = (c: CanaryCtx) => [
+  c.prev.canary?.currentStepAnalysisRunStatus,
+  c.prev.canary?.currentBackgroundAnalysisRunStatus,
+];
 
 /** Terminate every recorded, not yet completed run (of this revision or not). */
-function terminateRuns(c: CanaryCtx): CanaryAction[] {
-  const out: CanaryAction[] = [];
-  for (const r of [
-    c.prev.canary?.currentStepAnalysisRunStatus,
-    c.prev.canary?.currentBackgroundAnalysisRunStatus,
-  ]) {
-    if (r && !COMPLETED_RUN.has(observedRun(c, r).phase))
-      out.push({ type: 'TerminateAnalysisRun', name: r.name });
-  }
-  return out;
-}
-
-const hasPause = (s: Status, reason: string): boolean =>
-  (s.pauseConditions ?? []).some((p) => p.reason === reason);
+const terminateRuns = (c: CanaryCtx): CanaryAction[] => terminate(c, recordedRuns(c));
 
 // ---------------------------------------------------------------------------------------------
 // Transitions
 
-/** What a run failure / user abort writes (user abort: status.abort was already set). */
+/**
+ * What a run failure, the progress deadline or a user abort writes (user abort: status.abort was
+ * already set): the common abort, the step index back to 0, the failed runs recorded, routes removed.
+ */
 function abortOutcome(c: CanaryCtx, message: string, failed: RunStatus[]): Outcome {
   const recorded: Partial<CanaryStatusBlock> = {};
   for (const r of failed) {
@@ -649,32 +488,8 @@ function abortOutcome(c: CanaryCtx, message: string, failed: RunStatus[]): Outco
       recorded.currentBackgroundAnalysisRunStatus = r;
     else recorded.currentStepAnalysisRunStatus = r;
   }
-  const failedNames = new Set(failed.map((r) => r.name));
-  return {
-    set: {
-      abort: true,
-      abortedAt: c.now.toISOString(),
-      currentStepIndex: 0,
-      pauseConditions: undefined,
-      controllerPause: undefined,
-      promoteFull: undefined,
-      canary: canaryBlock(c, recorded),
-    },
-    actions: [
-      ...terminateRuns(c).filter((a) => a.type !== 'TerminateAnalysisRun' || !failedNames.has(a.name)),
-      ...failed.map((r) =>
-        event(
-          'AnalysisRunFailed',
-          `Analysis Run '${r.name}' ${r.status === 'Error' ? 'errored' : 'failed'}${r.message ? `: ${r.message}` : ''}`,
-          true,
-        ),
-      ),
-      ...removeRoutes(c),
-      event('RolloutAborted', message, true),
-    ],
-    requeueMs: 0,
-    progressing: { status: 'False', reason: 'RolloutAborted', message },
-  };
+  const o = commonAbort(c, message, failed, recordedRuns(c), removeRoutes(c));
+  return { ...o, set: { ...o.set, currentStepIndex: 0, canary: canaryBlock(c, recorded) } };
 }
 
 /**
@@ -733,15 +548,11 @@ export const CANARY_TRANSITIONS = {
   initialDeploy: (c) => {
     const cs = canarySpec(c);
     const actions: CanaryAction[] = [];
-    if (!c.obs.replicaSets.canary) {
-      actions.push({ type: 'CreateReplicaSet', hash: c.obs.podHash, replicas: c.replicas });
+    if (!c.obs.replicaSets.canary)
       actions.push(
-        event(
-          'NewReplicaSetCreated',
-          `Created ReplicaSet ${rsName(c, c.obs.podHash)} (revision ${revision(c)}) with size ${c.replicas}`,
-        ),
+        { type: 'CreateReplicaSet', hash: c.obs.podHash, replicas: c.replicas },
+        createdEvent(c, c.obs.podHash, c.replicas),
       );
-    }
     if (cs?.stableService)
       actions.push({
         type: 'SwitchServiceSelector',
@@ -776,10 +587,7 @@ export const CANARY_TRANSITIONS = {
   stepsChanged: (c) => (c.stepsChanged ? resetOutcome(c, []) : undefined),
 
   /** First call after `abort`: record abortedAt, terminate running analysis. */
-  abortStarted: (c) => {
-    if (c.prev.abortedAt) return undefined;
-    return abortOutcome(c, `Rollout aborted update to revision ${revision(c)}`, []);
-  },
+  abortStarted: (c) => (c.prev.abortedAt ? undefined : abortOutcome(c, abortMessage(c), [])),
 
   /** Traffic back to the stable, stable scaled up, canary scaled down after the abort delay. */
   abortRollback: (c) => {
@@ -797,10 +605,9 @@ export const CANARY_TRANSITIONS = {
         if (canary.replicas !== d.canary)
           actions.push({ type: 'ScaleReplicaSet', hash: canary.hash, replicas: d.canary });
       } else {
-        const delayS =
-          canarySpec(c)?.abortScaleDownDelaySeconds ?? rolloutDefaults.abortScaleDownDelaySeconds;
+        const delayS = abortDelaySeconds(c);
         if (delayS > 0) {
-          const due = Date.parse(c.prev.abortedAt ?? c.now.toISOString()) + delayS * 1000;
+          const due = dueAt(c, c.prev.abortedAt, delayS);
           if (c.now.getTime() >= due)
             actions.push({ type: 'ScaleReplicaSet', hash: canary.hash, replicas: 0 });
           else requeueMs = due - c.now.getTime();
@@ -822,35 +629,22 @@ export const CANARY_TRANSITIONS = {
 
   /** `retry`: abort went false after an abort; forget the failed runs and start over. */
   retried: (c) => {
-    if (!c.prev.abortedAt || c.prev.abort === true) return undefined;
+    const o = retriedOutcome(c);
+    if (!o) return undefined;
+    const canary = canaryBlock(c, {
+      currentStepAnalysisRunStatus: undefined,
+      currentBackgroundAnalysisRunStatus: undefined,
+    });
     return {
-      set: {
-        abortedAt: undefined,
-        currentStepIndex: c.state === 'Completed' ? c.steps.length : 0,
-        pauseConditions: undefined,
-        controllerPause: undefined,
-        canary: canaryBlock(c, {
-          currentStepAnalysisRunStatus: undefined,
-          currentBackgroundAnalysisRunStatus: undefined,
-        }),
-      },
-      actions: [event('RolloutRetry', 'Rollout is retrying after abort')],
-      requeueMs: 0,
-      progressing: { status: 'True', reason: 'RolloutRetry', message: 'Retrying Rollout after abort' },
+      ...o,
+      set: { ...o.set, currentStepIndex: c.state === 'Completed' ? c.steps.length : 0, canary },
     };
   },
 
   /** A step or background AnalysisRun Failed/Error: abort (§1.7). */
   analysisFailed: (c) => {
-    const failed: RunStatus[] = [];
-    for (const r of [stepRun(c), backgroundRun(c)]) {
-      if (!r) continue;
-      const run = observedRun(c, r);
-      if (FAILED_RUN.has(run.phase)) failed.push(runStatus(r.name, run));
-    }
-    if (failed.length === 0) return undefined;
-    const detail = failed[0]?.message ? `: ${failed[0].message}` : '';
-    return abortOutcome(c, `Rollout aborted update to revision ${revision(c)}${detail}`, failed);
+    const failed = failedRuns(c, [stepRun(c), backgroundRun(c)]);
+    return failed.length === 0 ? undefined : abortOutcome(c, abortMessage(c, failed[0]?.message), failed);
   },
 
   /**
@@ -858,10 +652,12 @@ export const CANARY_TRANSITIONS = {
    * pauses and analysis/experiment/pause steps): abort, as a failed analysis would.
    */
   progressDeadlineAbort: (c) => {
-    if (c.rollout.spec.progressDeadlineAbort !== true) return undefined;
-    if (!deadlineApplies(c, c.prev) || observedProgress(c) || !timedOut(c)) return undefined;
-    const detail = timeoutMessage(c, c.prev.currentPodHash ?? c.obs.podHash);
-    return abortOutcome(c, `Rollout aborted update to revision ${revision(c)}: ${detail}`, []);
+    const message = deadlineAbortMessage(
+      c,
+      (s) => deadlineApplies(c, s),
+      () => ({ ...replicaStatus(c), currentStepHash: c.stepHash }),
+    );
+    return message === undefined ? undefined : abortOutcome(c, message, []);
   },
 
   /**
@@ -961,26 +757,11 @@ export const CANARY_TRANSITIONS = {
 
   /** A run came back Inconclusive: pause with InconclusiveAnalysisRun (§1.7). */
   analysisInconclusive: (c) => {
-    for (const [key, r] of [
+    const p = inconclusivePause(c, [
       ['currentStepAnalysisRunStatus', stepRun(c)],
       ['currentBackgroundAnalysisRunStatus', backgroundRun(c)],
-    ] as const) {
-      if (!r || r.status === 'Inconclusive') continue;
-      const run = observedRun(c, r);
-      if (run.phase !== 'Inconclusive') continue;
-      return {
-        set: {
-          pauseConditions: [
-            ...(c.prev.pauseConditions ?? []),
-            { reason: 'InconclusiveAnalysisRun', startTime: c.now.toISOString() },
-          ],
-          controllerPause: true,
-          canary: canaryBlock(c, { [key]: runStatus(r.name, run) }),
-        },
-        actions: [event('RolloutPaused', 'Rollout is paused (InconclusiveAnalysisRun)')],
-      };
-    }
-    return undefined;
+    ]);
+    return p && { set: { ...p.set, canary: canaryBlock(c, { [p.key]: p.run }) }, actions: p.actions };
   },
 
   /**
@@ -1043,10 +824,7 @@ export const CANARY_TRANSITIONS = {
     const created = actions.find((a) => a.type === 'CreateReplicaSet');
     const events = actions.map((a) =>
       a.type === 'CreateReplicaSet'
-        ? event(
-            'NewReplicaSetCreated',
-            `Created ReplicaSet ${rsName(c, a.hash)} (revision ${revision(c)}) with size ${a.replicas}`,
-          )
+        ? createdEvent(c, a.hash, a.replicas)
         : event(
             'ScalingReplicaSet',
             `Scaled ReplicaSet ${rsName(c, a.type === 'ScaleReplicaSet' ? a.hash : '')} to ${a.type === 'ScaleReplicaSet' ? a.replicas : 0}`,
@@ -1091,14 +869,8 @@ export const CANARY_TRANSITIONS = {
     if (c.prev.controllerPause === true) return advance(c); // promote cleared the pause conditions
     const ms = pauseDurationMs(step);
     if (ms === 0) return advance(c);
-    return {
-      set: {
-        pauseConditions: [{ reason: 'CanaryPauseStep', startTime: c.now.toISOString() }],
-        controllerPause: true,
-      },
-      actions: [event('RolloutPaused', 'Rollout is paused (CanaryPauseStep)')],
-      ...(ms !== undefined ? { requeueMs: ms } : {}),
-    };
+    // pausedHold fired before while any pause condition was in place: this is the only one
+    return { ...controllerPause(c, 'CanaryPauseStep'), ...(ms !== undefined ? { requeueMs: ms } : {}) };
   },
 
   /** analysis step: create the run, wait for it, complete when Successful. */
@@ -1193,9 +965,7 @@ export const CANARY_TRANSITIONS = {
     const delayS = c.routed
       ? (canarySpec(c)?.scaleDownDelaySeconds ?? rolloutDefaults.scaleDownDelaySeconds)
       : 0;
-    const completed = (c.prev.conditions ?? []).find((x) => x.type === 'Completed' && x.status === 'True');
-    const since = completed ? Date.parse(completed.lastTransitionTime) : c.now.getTime();
-    const due = since + delayS * 1000;
+    const due = dueAt(c, completedCondition(c.prev)?.lastTransitionTime, delayS);
     if (c.now.getTime() < due) return { actions: [], requeueMs: due - c.now.getTime() };
     return {
       actions: older.flatMap((rs) => [
@@ -1277,28 +1047,6 @@ export const CANARY_TRANSITION_TABLE: Readonly<Record<CanaryStateName, readonly 
 // ---------------------------------------------------------------------------------------------
 // Status: conditions, phase, message (one write per call)
 
-export function setCondition(
-  prev: readonly Condition[],
-  type: string,
-  status: string,
-  reason: string,
-  message: string,
-  nowIso: string,
-  /** Write a fresh lastUpdateTime even when nothing changed (the Progressing condition on progress). */
-  touch = false,
-): Condition {
-  const old = prev.find((x) => x.type === type);
-  if (!touch && old && old.status === status && old.reason === reason && old.message === message) return old;
-  return {
-    type,
-    status,
-    reason,
-    message,
-    lastUpdateTime: nowIso,
-    lastTransitionTime: old && old.status === status ? old.lastTransitionTime : nowIso,
-  };
-}
-
 /**
  * `RolloutHealthy`: every pod updated and available, no other pods, every step done and the current
  * ReplicaSet the stable one.
@@ -1318,178 +1066,48 @@ function rolloutHealthy(c: CanaryCtx, s: Status): boolean {
 }
 
 function finish(c: CanaryCtx, transition: string, o: Outcome): CanaryResult {
-  const nowIso = c.now.toISOString();
-  const raw: Record<string, unknown> = { ...c.prev };
-  for (const [k, v] of Object.entries(o.set ?? {})) {
-    if (v === undefined) delete raw[k];
-    else raw[k] = v;
-  }
-  const next = raw as Status;
+  const next = nextStatus(c, o.set);
   if (next.canary && Object.keys(next.canary).length === 0) delete next.canary;
-  const generation = (c.rollout.metadata as { generation?: number } | undefined)?.generation;
-  if (generation !== undefined) next.observedGeneration = String(generation);
 
   // Recomputed every pass from the observed ReplicaSets and the spec.
   const counts = replicaStatus(c);
-  next.currentStepHash = c.stepHash;
-  next.replicas = counts.replicas;
-  next.updatedReplicas = counts.updatedReplicas;
-  next.readyReplicas = counts.readyReplicas;
-  next.availableReplicas = counts.availableReplicas;
-  next.HPAReplicas = counts.replicas;
-  next.selector = formatLabelSelector(c.rollout.spec.selector);
+  Object.assign(next, counts, {
+    currentStepHash: c.stepHash,
+    HPAReplicas: counts.replicas,
+    selector: formatLabelSelector(c.rollout.spec.selector),
+  });
 
-  const prevConds = c.prev.conditions ?? [];
   const hash = next.currentPodHash ?? c.obs.podHash;
-  const rs = `ReplicaSet "${rsName(c, hash)}"`;
-  const rev = revision(c);
-  const prevAbort = prevConds.find((x) => x.type === 'Progressing' && x.reason === 'RolloutAborted');
-  const prevProgressing = prevConds.find((x) => x.type === 'Progressing');
   const paused = c.rollout.spec.paused === true || (next.pauseConditions ?? []).length > 0;
   const fullyPromoted = !!next.stableRS && next.stableRS === hash;
   const canaryRS = c.obs.replicaSets.canary;
   const updatedAvailable = !!canaryRS && canaryRS.hash === hash && canaryRS.availableReplicas >= c.replicas;
   const healthy = !paused && rolloutHealthy(c, next);
 
-  // Progressing (`calculateRolloutConditions`): lastUpdateTime moves only on progress, and the
-  // progress deadline counts from it.
-  let touch = false;
-  let progressing: ConditionText | undefined = o.progressing;
-  if (!progressing) {
-    if (next.abort === true)
-      progressing = {
-        status: 'False',
-        reason: 'RolloutAborted',
-        message: prevAbort?.message ?? `Rollout aborted update to revision ${rev}`,
-      };
-    else if (paused)
-      progressing = { status: 'Unknown', reason: 'RolloutPaused', message: 'Rollout is paused' };
-    else if (healthy)
-      progressing = {
-        status: 'True',
-        reason: 'NewReplicaSetAvailable',
-        message: `${rs} has successfully progressed.`,
-      };
-    else if (madeProgress(c.prev, next)) {
-      progressing = { status: 'True', reason: 'ReplicaSetUpdated', message: `${rs} is progressing.` };
-      touch = true;
-    } else if (deadlineApplies(c, next) && timedOut(c))
-      progressing = { status: 'False', reason: 'ProgressDeadlineExceeded', message: timeoutMessage(c, hash) };
-    else if (prevProgressing?.reason === 'RolloutPaused')
-      progressing = { status: 'Unknown', reason: 'RolloutResumed', message: 'Rollout is resumed' };
-    else if (prevProgressing && TRACKING_REASONS.has(prevProgressing.reason))
-      progressing = {
-        status: prevProgressing.status,
-        reason: prevProgressing.reason,
-        message: prevProgressing.message,
-      };
-    else progressing = { status: 'True', reason: 'ReplicaSetUpdated', message: `${rs} is progressing.` };
-  }
-
-  // Available (canary): every ReplicaSet's available pods together reach spec.replicas.
-  const isAvailable = counts.availableReplicas >= c.replicas;
-  const restarting = pendingRestart(c, next) !== undefined;
-
-  // Phase (`CalculateRolloutPhase`, §1.8).
-  let phase: NonNullable<Status['phase']>;
-  let message = '';
-  if (progressing.reason === 'RolloutAborted' || progressing.reason === 'ProgressDeadlineExceeded') {
-    phase = 'Degraded';
-    message = `${progressing.reason}: ${progressing.message}`;
-  } else if (paused) {
-    phase = 'Paused';
-    message = c.rollout.spec.paused === true ? 'manually paused' : (next.pauseConditions?.[0]?.reason ?? '');
-  } else if (restarting) {
-    phase = 'Progressing';
-    message = 'rollout is restarting';
-  } else if (counts.updatedReplicas < c.replicas) {
-    phase = 'Progressing';
-    message = 'more replicas need to be updated';
-  } else if (counts.availableReplicas < counts.updatedReplicas) {
-    phase = 'Progressing';
-    message = 'updated replicas are still becoming available';
-  } else if (!c.routed && counts.replicas > counts.updatedReplicas) {
-    // Only without a router: with one, scaleDownDelaySeconds keeps the old pods up on purpose.
-    phase = 'Progressing';
-    message = 'old replicas are pending termination';
-  } else if (!fullyPromoted) {
-    phase = 'Progressing';
-    message = 'waiting for all steps to complete';
-  } else phase = 'Healthy';
-
-  const progressingCond = setCondition(
-    prevConds,
-    'Progressing',
-    progressing.status,
-    progressing.reason,
-    progressing.message,
-    nowIso,
-    touch,
-  );
-  const conds: Condition[] = [
-    progressingCond,
-    setCondition(
-      prevConds,
-      'Available',
-      isAvailable ? 'True' : 'False',
-      'AvailableReason',
-      isAvailable ? 'Rollout has minimum availability' : 'Rollout does not have minimum availability',
-      nowIso,
-    ),
-  ];
-  if (paused)
-    conds.push(setCondition(prevConds, 'Paused', 'True', 'RolloutPaused', 'Rollout is paused', nowIso));
-  else if (prevConds.some((x) => x.type === 'Paused'))
-    conds.push(setCondition(prevConds, 'Paused', 'False', 'RolloutResumed', 'Rollout is resumed', nowIso));
-  const completed = fullyPromoted && updatedAvailable;
-  conds.push(
-    setCondition(
-      prevConds,
-      'Completed',
-      completed ? 'True' : 'False',
-      completed ? 'RolloutCompleted' : 'RolloutNotCompleted',
-      completed
-        ? `Rollout completed update to revision ${rev}`
-        : `Rollout not completed, started update to revision ${rev}`,
-      nowIso,
-    ),
-  );
-  conds.push(
-    setCondition(
-      prevConds,
-      'Healthy',
-      healthy ? 'True' : 'False',
-      'RolloutHealthy',
-      healthy ? 'Rollout is healthy' : 'Rollout is not healthy',
-      nowIso,
-    ),
-  );
-  for (const x of prevConds) if (!conds.some((y) => y.type === x.type)) conds.push(x);
-  next.conditions = conds;
-  next.phase = phase;
-  next.message = message;
-
-  // Requeue: what the transition asked for, and the safety nets Argo keeps (a due or pending restart,
-  // `requeueStuckRollout` for the progress deadline). The nets apply when the call asked for nothing
-  // else: after an action the adapter calls again when the world reports back.
+  // Requeue safety nets Argo keeps besides the progress deadline: a due or pending restart.
   const nets: number[] = [];
-  if (c.state !== 'Initial' && c.state !== 'NewRevision') {
-    const restart = pendingRestart(c, next);
-    if (restart) nets.push(restart.due ? RESTART_CHECK_MS : restart.atMs - c.now.getTime() + 1);
-  }
-  if (deadlineApplies(c, next) && progressingCond.reason !== 'ProgressDeadlineExceeded') {
-    // At the deadline plus a second (Argo's margin against clock skew); never 0, so an adapter that
-    // calls at once does not spin at the same instant.
-    const after = Date.parse(progressingCond.lastUpdateTime) + deadlineMs(c) - c.now.getTime();
-    nets.push(Math.max(0, after) + 1000);
-  }
-  const acted = o.actions.some((a) => a.type !== 'EmitEvent');
-  let requeueMs = o.requeueMs;
-  if (requeueMs !== undefined) requeueMs = Math.min(requeueMs, ...nets);
-  else if (!acted && nets.length > 0) requeueMs = Math.min(...nets);
+  const restart = c.state !== 'Initial' && c.state !== 'NewRevision' ? pendingRestart(c, next) : undefined;
+  if (restart) nets.push(restart.due ? RESTART_CHECK_MS : restart.atMs - c.now.getTime() + 1);
 
-  const actions = [...o.actions];
-  if (requeueMs !== undefined) actions.push({ type: 'RequeueAfter', ms: Math.max(0, Math.ceil(requeueMs)) });
+  const actions = writeStatus(c, next, o, {
+    paused,
+    healthy,
+    healthyCondition: healthy,
+    completed: fullyPromoted && updatedAvailable,
+    // Available (canary): every ReplicaSet's available pods together reach spec.replicas.
+    available: counts.availableReplicas >= c.replicas,
+    deadline: deadlineApplies(c, next),
+    // Phase (`CalculateRolloutPhase`, §1.8): canary's reasons for Progressing.
+    pending: [
+      [pendingRestart(c, next) !== undefined, 'rollout is restarting'],
+      [counts.updatedReplicas < c.replicas, 'more replicas need to be updated'],
+      [counts.availableReplicas < counts.updatedReplicas, 'updated replicas are still becoming available'],
+      // Only without a router: with one, scaleDownDelaySeconds keeps the old pods up on purpose.
+      [!c.routed && counts.replicas > counts.updatedReplicas, 'old replicas are pending termination'],
+      [!fullyPromoted, 'waiting for all steps to complete'],
+    ],
+    nets,
+  });
   return { actions, status: next, transition, from: c.state };
 }
 
@@ -1530,10 +1148,5 @@ export function canaryContext(rollout: Rollout, observed: CanaryObservation, now
  * Pure: the same inputs give the same outputs.
  */
 export function reconcileCanary(rollout: Rollout, observed: CanaryObservation, now: Date): CanaryResult {
-  const c = canaryContext(rollout, observed, now);
-  for (const name of CANARY_TRANSITION_TABLE[c.state]) {
-    const o = (CANARY_TRANSITIONS[name] as Transition)(c);
-    if (o) return finish(c, name, o);
-  }
-  return finish(c, 'hold', { actions: [] });
+  return runTable(CANARY_TRANSITION_TABLE, CANARY_TRANSITIONS, canaryContext(rollout, observed, now), finish);
 }

@@ -1,19 +1,30 @@
 /**
- * A tiny in-memory world for the canary machine (tests and demos): ReplicaSets whose pods become
- * available at once, a router that applies weights and routes at once, AnalysisRuns whose phase a
- * script picks. It only carries out actions and reports observations; every decision is the machine's.
+ * A tiny in-memory world for the Argo machines (tests and demos): ReplicaSets whose pods become
+ * available at once, a router that applies weights and routes at once, Services whose selectors follow
+ * the switch actions, AnalysisRuns whose phase a script picks. It only carries out actions and reports
+ * observations; every decision is the machine's. The canary machine runs with `simulate`, the
+ * blue/green one with bluegreen-sim.ts; both with `runWorld`.
  *
  * Pods are kept as their creation times, so restarts (spec.restartAt) and the creation order of
- * ReplicaSets (spec.rollbackWindow) can be observed.
+ * ReplicaSets (spec.rollbackWindow, scaleDownDelayRevisionLimit) can be observed; ephemeral pod
+ * metadata (SetPodMetadata) is kept per ReplicaSet and reported back.
  */
-import type { Rollout } from '../../api/argo/rollout.js';
+import type { Rollout, RolloutStatus } from '../../api/argo/rollout.js';
+import { COMPLETED_RUN } from './common.js';
 import { reconcileCanary } from './machine.js';
-import type { CanaryAction, CanaryObservation, CanaryResult, ObservedReplicaSet } from './types.js';
+import type {
+  BlueGreenAction,
+  CanaryObservation,
+  CanaryResult,
+  ObservedReplicaSet,
+  PodMetadata,
+} from './types.js';
+import * as user from './user-actions.js';
 
 export interface SimRun {
   phase: string;
   message?: string;
-  kind: 'step' | 'background';
+  kind: Extract<BlueGreenAction, { type: 'CreateAnalysisRun' }>['kind'];
   createdAt: number;
 }
 
@@ -24,6 +35,8 @@ export interface SimReplicaSet {
   createdAt?: number;
   /** Creation times of its pods (ms), oldest first; default: `replicas` pods born at createdAt. */
   pods?: number[];
+  /** Ephemeral pod metadata from the last SetPodMetadata. */
+  podMetadata?: PodMetadata;
 }
 
 export interface World {
@@ -39,10 +52,9 @@ export interface World {
   mirrorRoutes: string[];
 }
 
-export interface SimStep extends CanaryResult {
-  /** Virtual time of the call (ms since the start). */
-  at: number;
-}
+/** One call's result with its virtual time (ms since the start). */
+export type Timed<R> = R & { at: number };
+export type SimStep = Timed<CanaryResult>;
 
 /** Optional hooks: change the world before each call (user actions, run phases, new revisions). */
 export interface SimOptions {
@@ -111,6 +123,7 @@ export function observe(w: World): CanaryObservation {
       availableReplicas: x.availableReplicas,
       createdAt: new Date(x.createdAt ?? 0).toISOString(),
       ...(old > 0 ? { podsToRestart: old } : {}),
+      ...(x.podMetadata ? { podMetadata: x.podMetadata } : {}),
     };
   };
   const stable = stableHash ? rs(stableHash) : undefined;
@@ -131,15 +144,19 @@ export function observe(w: World): CanaryObservation {
   };
 }
 
-const DONE = new Set(['Successful', 'Failed', 'Error', 'Inconclusive']);
-
 function scale(w: World, hash: string, replicas: number): void {
   const x = w.replicaSets.get(hash);
   const pods = x ? [...podsOf(x)] : [];
   while (pods.length < replicas) pods.push(w.now);
   pods.sort((a, b) => a - b);
   pods.length = Math.min(pods.length, Math.max(0, replicas)); // the newest pods go first
-  w.replicaSets.set(hash, { replicas, availableReplicas: replicas, createdAt: x?.createdAt ?? w.now, pods });
+  w.replicaSets.set(hash, {
+    ...x,
+    replicas,
+    availableReplicas: replicas,
+    createdAt: x?.createdAt ?? w.now,
+    pods,
+  });
 }
 
 const setRoute = (routes: string[], name: string, on: boolean): void => {
@@ -148,7 +165,7 @@ const setRoute = (routes: string[], name: string, on: boolean): void => {
   if (!on && i >= 0) routes.splice(i, 1);
 };
 
-export function apply(w: World, actions: readonly CanaryAction[]): void {
+export function apply(w: World, actions: readonly BlueGreenAction[]): void {
   for (const a of actions) {
     switch (a.type) {
       case 'CreateReplicaSet':
@@ -176,7 +193,7 @@ export function apply(w: World, actions: readonly CanaryAction[]): void {
         break;
       case 'TerminateAnalysisRun': {
         const r = w.runs[a.name];
-        if (r && !DONE.has(r.phase)) r.phase = 'Successful';
+        if (r && !COMPLETED_RUN.has(r.phase)) r.phase = 'Successful';
         break;
       }
       case 'SwitchServiceSelector':
@@ -195,21 +212,46 @@ export function apply(w: World, actions: readonly CanaryAction[]): void {
           setRoute(w.mirrorRoutes, name, false);
         }
         break;
+      case 'SetPodMetadata': {
+        const x = w.replicaSets.get(a.hash);
+        if (x) x.podMetadata = { labels: { ...a.labels }, annotations: { ...a.annotations } };
+        break;
+      }
       default:
         break;
     }
   }
 }
 
-/** Run the machine `calls` times against the world; returns every call's result. */
-export function simulate(w: World, options: SimOptions): SimStep[] {
-  const out: SimStep[] = [];
+/** What a machine's reconcile returns, as far as the world needs it. */
+interface Reconciled {
+  actions: readonly BlueGreenAction[];
+  status: RolloutStatus;
+}
+
+/** One call of `reconcile` against the world; the world carries out the actions at once. */
+export function step<R extends Reconciled>(
+  w: World,
+  reconcile: (rollout: Rollout, observed: CanaryObservation, now: Date) => R,
+): R {
+  const res = reconcile(w.rollout, observe(w), new Date(w.now));
+  w.rollout = { ...w.rollout, status: res.status };
+  apply(w, res.actions);
+  return res;
+}
+
+/** Run `reconcile` `calls` times against the world; returns every call's result. */
+export function runWorld<R extends Reconciled>(
+  w: World,
+  options: SimOptions,
+  reconcile: (rollout: Rollout, observed: CanaryObservation, now: Date) => R,
+): Timed<R>[] {
+  const out: Timed<R>[] = [];
   for (let i = 0; i < options.calls; i++) {
     options.before?.(w, i);
-    const res = reconcileCanary(w.rollout, observe(w), new Date(w.now));
-    w.rollout = { ...w.rollout, status: res.status };
-    apply(w, res.actions);
-    out.push({ ...res, at: w.now });
+    const at = w.now;
+    const res = step(w, reconcile);
+    out.push({ ...res, at });
     const requeue = res.actions.find((a) => a.type === 'RequeueAfter');
     // The world reacts at once to what the machine did, so a watch would call again soon (1s);
     // otherwise wait for the requeue or an idle tick.
@@ -219,3 +261,17 @@ export function simulate(w: World, options: SimOptions): SimStep[] {
   }
   return out;
 }
+
+/** Run the canary machine `calls` times against the world; returns every call's result. */
+export const simulate = (w: World, options: SimOptions): SimStep[] => runWorld(w, options, reconcileCanary);
+
+/** The user actions a property test plays, by name (`unpause` sets spec.paused false). */
+export const USER_OPS = {
+  abort: user.abortRollout,
+  retry: user.retryRollout,
+  promote: user.promoteRollout,
+  promoteFull: user.promoteFullRollout,
+  pause: user.pauseRollout,
+  unpause: (r: Rollout): Rollout => ({ ...r, spec: { ...r.spec, paused: false } }),
+} as const satisfies Record<string, (r: Rollout) => Rollout>;
+export type UserOp = keyof typeof USER_OPS;

@@ -1,8 +1,10 @@
 /**
- * Inputs and outputs of the pure Argo Rollouts canary reconcile (see machine.ts for the design).
+ * Inputs and outputs of the pure Argo Rollouts reconciles: canary (machine.ts, which has the design)
+ * and blue/green (bluegreen.ts).
  *
- * `CanaryObservation` is what the adapters report before a call; `CanaryAction` is what they must do
- * after it. Results of actions come back as observations on a later call (ADR 0006).
+ * `CanaryObservation` is what the adapters report before a call (both machines read it);
+ * `CanaryAction` / `BlueGreenAction` is what they must do after it. Results of actions come back as
+ * observations on a later call (ADR 0006).
  */
 import type { RolloutStatus } from '../../api/argo/rollout.js';
 
@@ -45,7 +47,8 @@ export interface ObservedReplicaSet {
   readyReplicas?: number;
   /**
    * metadata.creationTimestamp (RFC 3339). Needed for spec.rollbackWindow (which ReplicaSets lie
-   * between the new one and the stable) and for the restart order of older ReplicaSets.
+   * between the new one and the stable), the restart order of older ReplicaSets and, blue/green,
+   * which old ReplicaSets scaleDownDelayRevisionLimit keeps (the newest).
    */
   createdAt?: string;
   /**
@@ -54,6 +57,17 @@ export interface ObservedReplicaSet {
    * so an adapter that does not count them ends the restart at once).
    */
   podsToRestart?: number;
+  /**
+   * The ephemeral pod metadata this ReplicaSet carries from an earlier `SetPodMetadata` (upstream keeps
+   * it in the ReplicaSet annotation `rollout.argoproj.io/ephemeral-metadata`). Absent: none.
+   */
+  podMetadata?: PodMetadata;
+}
+
+/** Labels and annotations (Argo's `PodTemplateMetadata`). */
+export interface PodMetadata {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
 }
 
 export interface ObservedAnalysisRun {
@@ -123,6 +137,28 @@ export type CanaryAction =
   | { type: 'RestartPods'; hash: string; count: number; before: string }
   | { type: 'EmitEvent'; eventType: 'Normal' | 'Warning'; reason: string; message: string }
   | { type: 'RequeueAfter'; ms: number };
+
+/**
+ * Actions of the blue/green machine: the canary ones, the blue/green Service roles and runs, and
+ * ephemeral pod metadata.
+ */
+export type BlueGreenAction =
+  | CanaryAction
+  /** Patch the Service's selector with rollouts-pod-template-hash = hash. */
+  | { type: 'SwitchServiceSelector'; role: 'active' | 'preview'; service: string; hash: string }
+  | ({ type: 'CreateAnalysisRun'; name: string; kind: 'prePromotion' | 'postPromotion' } & AnalysisRunRequest)
+  /**
+   * Make the ephemeral metadata of ReplicaSet `hash` exactly `labels` / `annotations`
+   * (activeMetadata / previewMetadata, `SyncReplicaSetEphemeralPodMetadata`): put them on its pod
+   * template and on its running pods, and remove the keys an earlier SetPodMetadata put there that
+   * are not in them (empty maps remove them all). Report the result as `ObservedReplicaSet.podMetadata`.
+   */
+  | {
+      type: 'SetPodMetadata';
+      hash: string;
+      labels: Record<string, string>;
+      annotations: Record<string, string>;
+    };
 
 export interface CanaryResult {
   actions: CanaryAction[];
