@@ -7,7 +7,9 @@
  * The old revision is deployed first and left to settle (its traffic fills the metric windows, as
  * on a live system); the release starts when the template changes to the new revision.
  */
-import type { AnalysisRun, AnalysisTemplateSpec, ArgInput, Metric } from '../api/argo/analysis.js';
+
+import { carryOutMeasurementsNow } from '../analysis/provider.js';
+import type { AnalysisRun, AnalysisTemplateSpec, ArgInput } from '../api/argo/analysis.js';
 import type { Rollout, RolloutStatus } from '../api/argo/rollout.js';
 import type { ManifestObject } from '../api/kind.js';
 import { isCompleted, type Observation, reconcileAnalysisRun } from '../engine/analysis/engine.js';
@@ -16,7 +18,7 @@ import { type BlueGreenAction, reconcileBlueGreen } from '../engine/argo/bluegre
 import { reconcileCanary } from '../engine/argo/machine.js';
 import type { CanaryObservation, PodMetadata } from '../engine/argo/types.js';
 import { promoteRollout } from '../engine/argo/user-actions.js';
-import { describeModel, measure, modelQuery } from './metrics.js';
+import { simulatedMetricProviders } from './provider.js';
 import type { Outcome, SimulationReport } from './report.js';
 import type { Scenario } from './scenarios.js';
 import type { Role, Routing } from './traffic.js';
@@ -56,7 +58,7 @@ interface SimRun {
   argValues: Record<string, string>;
 }
 
-const obj = (v: unknown): Record<string, unknown> =>
+const _obj = (v: unknown): Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
 export function simulateRollout(
@@ -185,30 +187,12 @@ export function simulateRollout(
     return { run: built.run, kind: a.kind, pending: [], argValues };
   };
 
-  const measureMetric = (m: Metric): Observation => {
-    if (sc.metricsDown)
-      return { metric: m.name, phase: 'Error', message: 'metrics server unreachable (simulated)' };
-    const provider = obj(m.provider);
-    const [providerName, cfg] = Object.entries(provider)[0] ?? ['none', {}];
-    if (providerName === 'job') {
-      notes.add(`job metric ${m.name}: the simulator runs no Jobs; it reports them Successful`);
-      return { metric: m.name, phase: 'Successful', value: 'job succeeded (simulated)' };
-    }
-    const c = obj(cfg);
-    const query = typeof c.query === 'string' ? c.query : typeof c.url === 'string' ? c.url : undefined;
-    const model = modelQuery(m.name, query);
-    if (!model) {
-      notes.add(`metric ${m.name}: the simulator cannot tell what its ${providerName} query measures`);
-      return { metric: m.name, phase: 'Error', message: 'simulator: cannot model this query' };
-    }
-    notes.add(describeModel(m.name, model));
-    const r = measure(traffic, model, now);
-    if ('error' in r) return { metric: m.name, phase: 'Error', message: r.error };
-    // Prometheus returns a vector: an empty one when no series matched.
-    const value =
-      providerName === 'prometheus' ? ('empty' in r ? [] : [r.value]) : 'empty' in r ? null : r.value;
-    return { metric: m.name, value };
-  };
+  const providers = simulatedMetricProviders({
+    traffic,
+    startMs: w.startMs,
+    down: sc.metricsDown === true,
+    notes,
+  });
 
   const reconcileRuns = () => {
     for (const [runName, r] of runs) {
@@ -224,13 +208,16 @@ export function simulateRollout(
         const requeue = res.actions.find((x) => x.type === 'requeue');
         r.next = requeue?.type === 'requeue' ? now + requeue.afterMs : undefined;
         let measured = 0;
-        for (const x of res.actions) {
-          if (x.type !== 'measure' && x.type !== 'resume') continue;
-          const o = measureMetric(x.resolvedMetric);
+        const observations = carryOutMeasurementsNow(res.actions, providers, {
+          now: w.startMs + now,
+          run: { name: runName },
+          argValues: r.argValues,
+        });
+        for (const o of observations) {
           r.pending.push(o);
           measured++;
           const shown = o.phase === 'Error' ? `error: ${o.message}` : fmtValue(o.value);
-          say(now, 'analysis', `${runName} ${x.metric} = ${shown}`);
+          say(now, 'analysis', `${runName} ${o.metric} = ${shown}`);
         }
         if (res.status.phase !== before && res.status.phase)
           say(

@@ -8,14 +8,10 @@
  * their results are reported to that tick only. Webhooks and approval gates answer "ok".
  */
 
+import type { ResolvedCheck } from '../analysis/provider.js';
 import { parseGoDuration } from '../api/duration.js';
 import type { Canary } from '../api/flagger/canary.js';
-import {
-  analysisInterval,
-  BUILTIN_METRICS,
-  getAnalysis,
-  progressDeadlineSeconds,
-} from '../api/flagger/canary-defaults.js';
+import { analysisInterval, getAnalysis, progressDeadlineSeconds } from '../api/flagger/canary-defaults.js';
 import type { ManifestObject } from '../api/kind.js';
 import { tick } from '../engine/flagger/machine.js';
 import type {
@@ -27,7 +23,7 @@ import type {
   Readiness,
 } from '../engine/flagger/types.js';
 import type { SimulateOptions } from './argo.js';
-import { measure, modelQuery } from './metrics.js';
+import { simulatedCheckProvider } from './provider.js';
 import type { Outcome, SimulationReport } from './report.js';
 import type { Scenario } from './scenarios.js';
 import type { Role, Routing } from './traffic.js';
@@ -36,7 +32,6 @@ import { simulatedWorld, WARMUP_MS } from './world.js';
 const OLD_SPEC = 'spec-old';
 const NEW_SPEC = 'spec-new';
 const SETTLE_MS = 5 * 60_000;
-const BUILTIN: ReadonlySet<string> = new Set(BUILTIN_METRICS);
 /** A/B testing: share of requests that match the canary's header/cookie rules. */
 const AB_MATCH_SHARE = 0.05;
 /** A load-test hook whose rate cannot be read. */
@@ -178,10 +173,15 @@ export function simulateCanary(
     load = { until: now + z, rps };
   };
 
+  const checks = simulatedCheckProvider({
+    traffic,
+    startMs: w.startMs,
+    down: sc.metricsDown === true,
+    notes,
+  });
+  /** The adapter's part: resolve the MetricTemplate, then ask the provider. */
   const metricResult = (m: MetricRequest): MetricResult => {
-    if (sc.metricsDown) return { error: 'metrics server unreachable (simulated)' };
-    let query = m.query;
-    let template = false;
+    let request: ResolvedCheck = m;
     if (m.templateRef) {
       const tpl = others.find(
         (o) =>
@@ -190,26 +190,10 @@ export function simulateCanary(
           (o.metadata?.namespace ?? namespace) === m.templateRef?.namespace,
       );
       if (!tpl) return { error: `MetricTemplate ${m.templateRef.namespace}/${m.templateRef.name} not found` };
-      query = String(obj(tpl.spec).query ?? '');
-      template = true;
+      const spec = obj(tpl.spec);
+      request = { ...m, query: String(spec.query ?? ''), provider: obj(spec.provider) };
     }
-    const builtin = BUILTIN.has(m.name) && !m.templateRef;
-    const model = modelQuery(m.name, query, {
-      intervalMs: parseGoDuration(m.interval) ?? 60_000,
-      flaggerBuiltin: builtin,
-      flaggerTemplate: template,
-    });
-    if (!model) {
-      notes.add(`metric ${m.name}: the simulator cannot tell what its query measures`);
-      return { error: 'simulator: cannot model this query' };
-    }
-    notes.add(
-      `metric ${m.name} read as ${model.kind}${model.percent ? ' (percent)' : ''}${model.kind === 'latency' ? ` p${Math.round(model.quantile * 100)} in ${model.seconds ? 's' : 'ms'}` : ''} of ${model.roles.includes('old') ? 'all traffic' : 'the new version'} over ${model.rangeMs / 1000}s`,
-    );
-    const r = measure(traffic, model, now);
-    if ('error' in r) return { error: r.error };
-    if ('empty' in r) return { error: 'no values found' };
-    return { value: r.value };
+    return checks.check(request, { now: w.startMs + now, canary: name }) as MetricResult;
   };
 
   const apply = (actions: readonly Action[]) => {
