@@ -262,6 +262,10 @@ export function simulateRollout(
         case 'SwitchServiceSelector':
           services[a.service] = a.hash;
           break;
+        case 'DeleteReplicaSet':
+          platform.delete(a.hash);
+          say(now, 'platform', `ReplicaSet ${name}-${a.hash} deleted`);
+          break;
         case 'SetPodMetadata':
           podMetadata.set(a.hash, { labels: a.labels, annotations: a.annotations });
           say(now, 'platform', `pods of ${name}-${a.hash} labelled ${JSON.stringify(a.labels)}`);

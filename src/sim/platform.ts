@@ -75,6 +75,11 @@ export class Platform {
     );
   }
 
+  /** Remove a workload (it has no pods left when the controller deletes it). */
+  delete(name: string): void {
+    this.workloads.delete(name);
+  }
+
   has(name: string): boolean {
     return this.workloads.has(name);
   }

@@ -1124,6 +1124,23 @@ const rows: Row[] = [
       ]),
   },
   {
+    name: 'completed: empty old ReplicaSets beyond revisionHistoryLimit are deleted, oldest first',
+    rollout: { ...done({ conditions: [completedAt(0)] }), spec: { ...done().spec, revisionHistoryLimit: 1 } },
+    observed: obs({
+      podHash: 'aaa',
+      stable: rs('aaa', 2),
+      fresh: rs('aaa', 2),
+      older: [born(rs('yyy', 0), -300), born(rs('zzz', 0), -100)],
+    }),
+    now: 40,
+    from: 'Completed',
+    transition: 'cleanupHistory',
+    check: (r) =>
+      expect(r.actions.filter((a) => a.type === 'DeleteReplicaSet')).toEqual([
+        { type: 'DeleteReplicaSet', hash: 'yyy' },
+      ]),
+  },
+  {
     name: 'completed: old RS kept for scaleDownDelaySeconds after Completed turned True',
     rollout: done({ conditions: [completedAt(0)] }),
     observed: obs({ podHash: 'aaa', stable: rs('aaa', 2), fresh: rs('aaa', 2), older: [rs('zzz', 2)] }),

@@ -69,8 +69,9 @@
  *   scaleDownDelayRevisionLimit, in observation order.
  * - `promote --full` does not lift an abort; `retry` (or a new revision) must come first.
  * - After `promote` past an Inconclusive pre/post run, a fresh run is started (it must still pass).
- * - Not yet: rollbackWindow, spec.restartAt, antiAffinity, AWS target-group verification,
- *   revisionHistoryLimit clean-up.
+ * - Old ReplicaSets beyond revisionHistoryLimit are deleted (`cleanupHistory`, shared with the
+ *   canary machine) once Completed, oldest by creation time first, only when they have no pods.
+ * - Not yet: rollbackWindow, spec.restartAt, antiAffinity, AWS target-group verification.
  */
 import type { BlueGreenStrategy, Rollout } from '../../api/argo/rollout.js';
 import { applyRolloutDefaults } from '../../api/argo/rollout.js';
@@ -83,6 +84,7 @@ import {
   allReplicaSets,
   COMPLETED_RUN,
   type Outcome as CommonOutcome,
+  cleanupHistory,
   abortOutcome as commonAbort,
   commonState,
   completedCondition,
@@ -798,6 +800,8 @@ export const BLUEGREEN_TRANSITIONS = {
     return waiting.length === 0 ? { actions } : { actions, requeueMs: due - c.now.getTime() };
   },
 
+  /** Delete old ReplicaSets beyond spec.revisionHistoryLimit (only those without pods). */
+  cleanupHistory,
   steady: () => ({ actions: [] }),
 } satisfies Record<string, Transition>;
 
@@ -834,6 +838,7 @@ export const BLUEGREEN_TRANSITION_TABLE: Readonly<
     'scaleStable',
     'restoreActive',
     'scaleDownOld',
+    'cleanupHistory',
     'steady',
   ],
   Paused: ['retried', 'analysisFailed', 'syncPodMetadata', 'manualPause'],

@@ -20,6 +20,7 @@ import type { Rollout, RolloutAnalysis, RolloutStatus } from '../../api/argo/rol
 import { rolloutDefaults } from '../../api/argo/rollout-rules.js';
 import type {
   AnalysisRunRequest,
+  CanaryAction,
   CanaryObservation,
   ObservedAnalysisRun,
   ObservedReplicaSet,
@@ -216,6 +217,25 @@ export const createdMs = (rs: ObservedReplicaSet): number => {
   const t = Date.parse(rs.createdAt ?? '');
   return Number.isFinite(t) ? t : Number.NEGATIVE_INFINITY;
 };
+
+/**
+ * revisionHistoryLimit clean-up (Argo `cleanupRollouts`): of the old ReplicaSets (neither current nor
+ * stable), the oldest beyond the limit are deleted, but only those with no pods left (spec and
+ * observed replicas 0); the others wait for a later call. Undefined when there is nothing to delete.
+ */
+export function cleanupHistory(c: ArgoCall): Outcome<CanaryAction> | undefined {
+  const older = [...(c.obs.replicaSets.older ?? [])].sort((a, b) => createdMs(a) - createdMs(b));
+  const limit = c.rollout.spec.revisionHistoryLimit ?? rolloutDefaults.revisionHistoryLimit;
+  const excess = older.slice(0, Math.max(0, older.length - limit));
+  const empty = excess.filter((rs) => rs.replicas === 0 && podsOf(rs) === 0);
+  if (empty.length === 0) return undefined;
+  return {
+    actions: empty.flatMap((rs) => [
+      { type: 'DeleteReplicaSet', hash: rs.hash } as CanaryAction,
+      event('ReplicaSetDeleted', `Deleted ReplicaSet ${rsName(c, rs.hash)} (revisionHistoryLimit ${limit})`),
+    ]),
+  };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Delays

@@ -90,6 +90,7 @@ import {
   allReplicaSets,
   COMPLETED_RUN,
   type Outcome as CommonOutcome,
+  cleanupHistory,
   abortOutcome as commonAbort,
   commonState,
   completedCondition,
@@ -981,6 +982,8 @@ export const CANARY_TRANSITIONS = {
     return actions.length === 0 ? undefined : { actions };
   },
 
+  /** Delete old ReplicaSets beyond spec.revisionHistoryLimit (only those without pods). */
+  cleanupHistory,
   steady: () => ({ actions: [] }),
 } satisfies Record<string, Transition>;
 
@@ -1040,6 +1043,7 @@ export const CANARY_TRANSITION_TABLE: Readonly<Record<CanaryStateName, readonly 
     'resetWeightToStable',
     'scaleStable',
     'scaleDownOld',
+    'cleanupHistory',
     'steady',
   ],
 };

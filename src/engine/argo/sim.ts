@@ -172,6 +172,9 @@ export function apply(w: World, actions: readonly BlueGreenAction[]): void {
       case 'ScaleReplicaSet':
         scale(w, a.hash, a.replicas);
         break;
+      case 'DeleteReplicaSet':
+        w.replicaSets.delete(a.hash);
+        break;
       case 'RestartPods': {
         const x = w.replicaSets.get(a.hash);
         if (!x) break;

@@ -543,6 +543,35 @@ const rows: Row[] = [
     check: (r) => expect(r.actions).toEqual([{ type: 'RequeueAfter', ms: 20_000 }]),
   },
   {
+    name: 'completed: old ReplicaSets beyond revisionHistoryLimit (2) with no pods are deleted, oldest first',
+    rollout: {
+      ...mid(8),
+      spec: { ...mid(8).spec, revisionHistoryLimit: 2 },
+      status: { stableRS: 'bbb', currentPodHash: 'bbb', currentStepIndex: 8 },
+    },
+    observed: obs({
+      weight: 0,
+      replicaSets: {
+        stable: { hash: 'bbb', replicas: 1, availableReplicas: 1 },
+        canary: { hash: 'bbb', replicas: 1, availableReplicas: 1 },
+        older: [
+          { hash: 'r4', replicas: 0, availableReplicas: 0, createdAt: iso(-100) },
+          { hash: 'r1', replicas: 0, availableReplicas: 0, createdAt: iso(-400) },
+          { hash: 'r2', replicas: 0, availableReplicas: 0, currentReplicas: 1, createdAt: iso(-300) },
+          { hash: 'r3', replicas: 0, availableReplicas: 0, createdAt: iso(-200) },
+        ],
+      },
+    }),
+    transition: 'cleanupHistory',
+    check: (r) => {
+      // r1 and r2 exceed the limit; r2 still has a terminating pod and waits for a later call.
+      expect(r.actions.filter((a) => a.type === 'DeleteReplicaSet')).toEqual([
+        { type: 'DeleteReplicaSet', hash: 'r1' },
+      ]);
+      expect(r.status.phase).toBe('Healthy');
+    },
+  },
+  {
     name: 'completed and clean: steady, Healthy',
     rollout: { ...mid(8), status: { stableRS: 'bbb', currentPodHash: 'bbb', currentStepIndex: 8 } },
     observed: obs({

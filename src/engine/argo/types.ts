@@ -112,6 +112,8 @@ export interface AnalysisRunRequest {
 
 export type CanaryAction =
   | { type: 'CreateReplicaSet'; hash: string; replicas: number }
+  /** Delete an old ReplicaSet (revisionHistoryLimit clean-up; it has no pods left). */
+  | { type: 'DeleteReplicaSet'; hash: string }
   | {
       type: 'ScaleReplicaSet';
       hash: string;
