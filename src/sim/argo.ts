@@ -43,7 +43,8 @@ export interface SimulateOptions {
 
 export const OLD_HASH = '5d8b9c7f4';
 export const NEW_HASH = '7c6f9d8b5';
-const IDLE_MS = 30_000;
+/** Resync when nothing else wakes the controller (Argo's default resync is 15 minutes). */
+const IDLE_MS = 5 * 60_000;
 const WATCH_MS = 1_000;
 /** How long to follow the controller after its decision. */
 const SETTLE_MS = 2 * 60_000;
@@ -194,7 +195,9 @@ export function simulateRollout(
     notes,
   });
 
-  const reconcileRuns = () => {
+  /** Reconcile due AnalysisRuns; true when a run's phase changed (the rollout controller watches runs). */
+  const reconcileRuns = (): boolean => {
+    let changed = false;
     for (const [runName, r] of runs) {
       if (isCompleted(r.run.status?.phase)) continue;
       if (r.next !== undefined && now < r.next && r.pending.length === 0 && !r.run.spec.terminate) continue;
@@ -219,6 +222,7 @@ export function simulateRollout(
           const shown = o.phase === 'Error' ? `error: ${o.message}` : fmtValue(o.value);
           say(now, 'analysis', `${runName} ${o.metric} = ${shown}`);
         }
+        if (res.status.phase !== before) changed = true;
         if (res.status.phase !== before && res.status.phase)
           say(
             now,
@@ -228,6 +232,7 @@ export function simulateRollout(
         if (measured === 0 && (r.next === undefined || r.next > now)) break;
       }
     }
+    return changed;
   };
 
   let lastPhase = '';
@@ -291,14 +296,27 @@ export function simulateRollout(
   const maxMs = opts.maxMs ?? 24 * 3_600_000;
   let newRequests = { requests: 0, failed: 0 };
 
+  /** The next wake: the controller's, or an earlier AnalysisRun measurement. */
+  const nextRunWake = (controller: number): number => {
+    let next = controller;
+    for (const r of runs.values())
+      if (!isCompleted(r.run.status?.phase) && r.next !== undefined && r.next > now && r.next < next)
+        next = r.next;
+    return next;
+  };
+
+  /** When the rollout controller must run next (its requeue, a watch event, a pod change…). */
+  let controllerDue = 0;
   for (let calls = 0; calls < 1_000_000; calls++) {
     traffic.advanceTo(now, routing());
+    let changed = now >= controllerDue;
     if (!w.released && now >= WARMUP_MS && rollout.status?.phase === 'Healthy') {
       w.releaseAt = now;
       podHash = NEW_HASH;
+      changed = true;
       say(now, 'user', `new revision ${NEW_HASH} (scenario ${sc.name})`);
     }
-    reconcileRuns();
+    if (reconcileRuns()) changed = true;
     // The simulated operator: promote a release that has waited for a user long enough.
     const userPause = waitingForUser(rollout, rollout.status ?? {});
     if (
@@ -307,7 +325,13 @@ export function simulateRollout(
       w.startMs + now >= userPause + opts.promoteAfterMs
     ) {
       rollout = promoteRollout(rollout);
+      changed = true;
       say(now, 'user', 'promote (simulated operator)');
+    }
+    if (!changed) {
+      // Only an AnalysisRun measured: the rollout controller has nothing new to look at.
+      now = nextRunWake(controllerDue);
+      continue;
     }
     const res = reconcile(rollout, observe(), new Date(w.startMs + now));
     rollout = { ...rollout, status: res.status };
@@ -339,7 +363,7 @@ export function simulateRollout(
     if (decidedAt !== undefined && (settled(st, outcome) || now - decidedAt >= SETTLE_MS)) break;
     if (decidedAt === undefined && w.released && now - w.releaseAt >= maxMs) break;
 
-    // Next wake: the machine's requeue, a watch event after acting, a pod change, an analysis run.
+    // Next controller call: its requeue, a watch event after acting, a pod change, the operator, a limit.
     const wakes: number[] = [now + IDLE_MS];
     const requeue = res.actions.find((a) => a.type === 'RequeueAfter');
     if (requeue?.type === 'RequeueAfter') wakes.push(now + Math.max(requeue.ms, 1));
@@ -349,7 +373,6 @@ export function simulateRollout(
     if (pod !== undefined) wakes.push(pod);
     for (const r of runs.values()) {
       if (isCompleted(r.run.status?.phase)) continue;
-      if (r.next !== undefined && r.next > now) wakes.push(r.next);
       if (r.pending.length > 0 || r.run.status === undefined || r.run.spec.terminate)
         wakes.push(now + WATCH_MS);
     }
@@ -359,7 +382,8 @@ export function simulateRollout(
       wakes.push(paused - w.startMs + opts.promoteAfterMs);
     if (w.released) wakes.push(w.releaseAt + maxMs);
     if (decidedAt !== undefined) wakes.push(decidedAt + SETTLE_MS);
-    now = Math.min(...wakes.filter((t) => t > now));
+    controllerDue = Math.min(...wakes.filter((t) => t > now));
+    now = nextRunWake(controllerDue);
   }
   if (w.released) {
     const c = traffic.counts(['new'], w.releaseAt, decidedAt ?? now);
