@@ -10,6 +10,7 @@ import { parseGoDuration } from '../api/duration.js';
 import { isScenarioName, SCENARIO_NAMES } from '../sim/simulate.js';
 import { runCrds } from './commands/crds.js';
 import { runLint } from './commands/lint.js';
+import { registerLoadtester } from './commands/loadtester.js';
 import { runPlan } from './commands/plan.js';
 import { runSimulate } from './commands/simulate.js';
 import { ExitCode, type Io, parseOutput, processIo, UsageError } from './io.js';
@@ -204,6 +205,10 @@ export function buildProgram(io: Io, invokedAs = 'vireo'): { program: Command; e
             : `version: ${v}\n`,
       );
     });
+
+  registerLoadtester(program, io, (n) => {
+    code = n;
+  });
 
   return { program, exitCode: () => code };
 }

@@ -84,6 +84,8 @@ describe.skipIf(!hasShared)('seed-000 (Argo canary, background analysis from ste
     const r = run(FILE, 'metrics-down');
     expect(r.outcome).toBe('aborted');
     expect(r.reason).toContain('consecutiveErrors (5) > consecutiveErrorLimit (4)');
+    // Argo's event reason is "AnalysisRun" + phase: Error, not Failed
+    expect(r.timeline.some((e) => e.message.startsWith('Warning AnalysisRunError: '))).toBe(true);
     expect(r.newVersion.failed / r.newVersion.requests).toBeLessThan(0.01);
   });
 

@@ -341,8 +341,9 @@ export function abortOutcome<A = never>(
     actions: [
       ...terminateRuns(c, running).filter((a) => !failedNames.has(a.name)),
       ...failed.map((r) =>
+        // Argo records "AnalysisRun" + phase, so notifications can tell on-analysis-run-error apart.
         event(
-          'AnalysisRunFailed',
+          r.status === 'Error' ? 'AnalysisRunError' : 'AnalysisRunFailed',
           `Analysis Run '${r.name}' ${r.status === 'Error' ? 'errored' : 'failed'}${r.message ? `: ${r.message}` : ''}`,
           true,
         ),
