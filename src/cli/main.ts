@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { parseGoDuration } from '../api/duration.js';
 import { isScenarioName, SCENARIO_NAMES } from '../sim/simulate.js';
+import { registerAnalyze } from './commands/analyze.js';
 import { runCrds } from './commands/crds.js';
 import { runLint } from './commands/lint.js';
 import { registerLoadtester } from './commands/loadtester.js';
@@ -206,6 +207,9 @@ export function buildProgram(io: Io, invokedAs = 'vireo'): { program: Command; e
       );
     });
 
+  registerAnalyze(program, io, (n) => {
+    code = n;
+  });
   registerLoadtester(program, io, (n) => {
     code = n;
   });
