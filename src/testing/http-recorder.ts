@@ -1,18 +1,7 @@
-/**
- * Test helpers for outbound HTTP: a real HTTP(S) server on 127.0.0.1 (port 0) that records every
- * request it gets and answers as the test says (status, headers, body, a delay, no answer at all, a
- * dropped connection), a port where nothing listens, a self-signed certificate, and a logger that
- * keeps every line so tests can assert secrets never reach the logs. Not part of the build.
- */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { LogFields, Logger } from '../gates/http.js';
-import { ensureCommand } from './system.js';
 
 export interface RecordedRequest {
   method: string;
@@ -158,48 +147,7 @@ export async function startRecorder(
   };
 }
 
-/** A loopback port where nothing listens (bound, then released): connecting is refused. */
-export async function closedPort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
-
-/** A self-signed certificate for 127.0.0.1 made with openssl (installed when missing). */
-export function selfSignedCert(): { key: string; cert: string } {
-  const openssl = ensureCommand('openssl', 'openssl');
-  const dir = mkdtempSync(join(tmpdir(), 'vireo-cert-'));
-  try {
-    const key = join(dir, 'key.pem');
-    const cert = join(dir, 'cert.pem');
-    execFileSync(
-      openssl,
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
-    return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+export { closedPort, selfSignedCert } from './net.js';
 
 export interface LogLine {
   level: 'debug' | 'info' | 'warn' | 'error';

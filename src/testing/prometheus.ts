@@ -14,11 +14,12 @@
  *
  * Only bounded waits for readiness; no fixed sleeps. Not part of the build.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import net, { type AddressInfo } from 'node:net';
+import type net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureCommand } from './system.js';
@@ -27,21 +28,9 @@ import { ensureCommand } from './system.js';
 // Small pieces
 // -------------------------------------------------------------------------------------------------
 
-/** A loopback port that was free a moment ago (nothing listens on it now). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from './net.js';
 
-/** A port where nothing listens: connecting is refused. */
-export const closedPort = freePort;
+export { closedPort, freePort, selfSignedCert } from './net.js';
 
 /** Polls `check` every `everyMs` until it returns a value other than undefined/false, or throws after `timeoutMs`. */
 export async function waitFor<T>(
@@ -121,46 +110,6 @@ export async function startHttpServer(
       }),
   };
 }
-
-/** A self-signed certificate for 127.0.0.1 (openssl, installed when missing). */
-export function selfSignedCert(): { key: string; cert: string } {
-  const openssl = ensureCommand('openssl', 'openssl');
-  const dir = mkdtempSync(join(tmpdir(), 'vireo-prom-cert-'));
-  try {
-    const key = join(dir, 'key.pem');
-    const cert = join(dir, 'cert.pem');
-    execFileSync(
-      openssl,
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
-    return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-// -------------------------------------------------------------------------------------------------
-// Exporter
-// -------------------------------------------------------------------------------------------------
 
 export type Labels = Readonly<Record<string, string>>;
 
