@@ -1,16 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { closedPort, type Recorder, selfSignedCert, startRecorder } from '../testing/http-recorder.js';
+import { describe, expect, it } from 'vitest';
+import { closedPort, recordersClosedAfterEach, selfSignedCert } from '../testing/http-recorder.js';
 import { backoffDelay, excerpt, HttpError, httpRequest, redactUrl, Scrubber, shouldRetry } from './http.js';
 
-const servers: Recorder[] = [];
-const serve = async (...args: Parameters<typeof startRecorder>) => {
-  const r = await startRecorder(...args);
-  servers.push(r);
-  return r;
-};
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const serve = recordersClosedAfterEach();
 
 const fail = async (p: Promise<unknown>): Promise<HttpError> => {
   try {

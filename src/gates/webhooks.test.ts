@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Canary } from '../api/flagger/canary.js';
 import { tick } from '../engine/flagger/machine.js';
 import type { Action, FlaggerStatus, Observation, WebhookPayload } from '../engine/flagger/types.js';
@@ -6,25 +6,13 @@ import {
   captureLogger,
   closedPort,
   json,
-  type Recorder,
   type Reply,
+  recordersClosedAfterEach,
   selfSignedCert,
-  startRecorder,
 } from '../testing/http-recorder.js';
 import { type CallWebhookAction, callWebhook, carryOutWebhooks, hookSettings } from './webhooks.js';
 
-const servers: Recorder[] = [];
-const serve = async (
-  answer: Parameters<typeof startRecorder>[0],
-  opts?: Parameters<typeof startRecorder>[1],
-) => {
-  const r = await startRecorder(answer, opts);
-  servers.push(r);
-  return r;
-};
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const serve = recordersClosedAfterEach();
 
 const FAST = { minMs: 5, maxMs: 20 };
 const NOW = new Date('2026-01-01T00:00:00Z');

@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { captureLogger, closedPort, type Recorder, startRecorder } from '../testing/http-recorder.js';
+import { describe, expect, it } from 'vitest';
+import { captureLogger, closedPort, recordersClosedAfterEach } from '../testing/http-recorder.js';
 import { notifierForAlertProvider } from './index.js';
 import {
   describe as describeNotification,
@@ -17,15 +17,7 @@ import {
 } from './notifier.js';
 import { webhookNotifier } from './webhook.js';
 
-const servers: Recorder[] = [];
-const serve = async (answer: Parameters<typeof startRecorder>[0]) => {
-  const r = await startRecorder(answer);
-  servers.push(r);
-  return r;
-};
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const serve = recordersClosedAfterEach();
 
 const FAST = { minMs: 5, maxMs: 20 };
 

@@ -1,17 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { captureLogger, json, type Recorder, startRecorder } from '../testing/http-recorder.js';
+import { describe, expect, it } from 'vitest';
+import { captureLogger, json, recordersClosedAfterEach } from '../testing/http-recorder.js';
 import type { Notification } from './notifier.js';
 import { webhookNotifier } from './webhook.js';
 
-const servers: Recorder[] = [];
-const serve = async (answer: Parameters<typeof startRecorder>[0]) => {
-  const r = await startRecorder(answer);
-  servers.push(r);
-  return r;
-};
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const serve = recordersClosedAfterEach();
 
 const n: Notification = {
   trigger: 'on-rollout-aborted',

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
 import type { LogFields, Logger } from '../gates/http.js';
 
 export interface RecordedRequest {
@@ -170,5 +171,21 @@ export function captureLogger(): Logger & { lines: LogLine[]; text(): string } {
     warn: at('warn'),
     error: at('error'),
     text: () => lines.map((l) => `${l.level} ${l.message} ${JSON.stringify(l.fields)}`).join('\n'),
+  };
+}
+
+/**
+ * `startRecorder` for a test file: every recorder it starts is closed after each test (registers a
+ * vitest afterEach hook, so call it at module level).
+ */
+export function recordersClosedAfterEach(): typeof startRecorder {
+  const started: Recorder[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((s) => s.close()));
+  });
+  return async (...args) => {
+    const r = await startRecorder(...args);
+    started.push(r);
+    return r;
   };
 }

@@ -1,30 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Metric } from '../../api/argo/analysis.js';
 import { reconcileAnalysisRun } from '../../engine/analysis/engine.js';
 import {
   captureLogger,
   closedPort,
   json,
-  type Recorder,
   type Reply,
+  recordersClosedAfterEach,
   selfSignedCert,
-  startRecorder,
 } from '../../testing/http-recorder.js';
 import type { MeasureContext } from '../provider.js';
 import { webProvider } from './web.js';
 
-const servers: Recorder[] = [];
-const serve = async (
-  answer: Parameters<typeof startRecorder>[0],
-  opts?: Parameters<typeof startRecorder>[1],
-) => {
-  const r = await startRecorder(answer, opts);
-  servers.push(r);
-  return r;
-};
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const serve = recordersClosedAfterEach();
 
 type Web = NonNullable<NonNullable<Metric['provider']>['web']>;
 const metric = (web: Web, extra: Partial<Metric> = {}): Metric => ({
