@@ -7,6 +7,7 @@ import {
   metricConfig,
   type Observation,
   reconcileAnalysisRun,
+  valueText,
 } from './engine.js';
 
 const T0 = Date.parse('2024-01-01T00:00:00Z');
@@ -135,6 +136,20 @@ describe('scheduling', () => {
     ]);
     expect(requeue(res[1]!.actions)).toBe(10_000);
     expect(types(res[2]!.actions)).toEqual(['resume']);
+  });
+});
+
+describe('valueText', () => {
+  it.each([
+    [[0.95], '[0.95]'],
+    [[Number.NaN], '[NaN]'],
+    [[Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1], '[+Inf,-Inf,1]'],
+    [Number.NaN, 'NaN'],
+    [{ ok: true }, '{"ok":true}'],
+    ['text', 'text'],
+    [null, 'null'],
+  ])('%j -> %s (NaN and infinities as Go prints them, as Argo shows them)', (value, text) => {
+    expect(valueText(value)).toBe(text);
   });
 });
 

@@ -335,11 +335,25 @@ function optTime(t: Timestamp | undefined, fallback: number): string {
   return formatTime(Number.isFinite(ms) ? ms : fallback);
 }
 
-function valueText(v: unknown): string | undefined {
+/** Go's text for a float that JSON cannot carry (Argo shows a NaN result as `[NaN]`). */
+const goSpecialFloat = (x: number): string => (Number.isNaN(x) ? 'NaN' : x > 0 ? '+Inf' : '-Inf');
+const SPECIAL = '\u0000';
+
+/** The measurement's value text: the string itself, else JSON with NaN/±Inf written as Go writes them. */
+export function valueText(v: unknown): string | undefined {
   if (v === undefined) return undefined;
   if (typeof v === 'string') return v;
+  if (typeof v === 'number' && !Number.isFinite(v)) return goSpecialFloat(v);
   try {
-    return JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? Number(x) : x)) ?? String(v);
+    const text = JSON.stringify(v, (_, x) =>
+      typeof x === 'bigint'
+        ? Number(x)
+        : typeof x === 'number' && !Number.isFinite(x)
+          ? `${SPECIAL}${goSpecialFloat(x)}${SPECIAL}`
+          : x,
+    );
+    if (text === undefined) return String(v);
+    return text.replace(/"\\u0000([^"\\]*)\\u0000"/g, '$1');
   } catch {
     return String(v);
   }

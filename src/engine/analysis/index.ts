@@ -21,6 +21,7 @@ export {
   resolveMetricArgs,
   retentionLimits,
   type Timestamp,
+  valueText,
 } from './engine.js';
 export { type EvaluatedResult, evaluateResult, type MeasurementOutcome } from './evaluate.js';
 export {
