@@ -7,11 +7,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { parseGoDuration } from '../api/duration.js';
+import { UserError } from '../platforms/local/runtime/runtime.js';
 import { isScenarioName, SCENARIO_NAMES } from '../sim/simulate.js';
 import { registerAnalyze } from './commands/analyze.js';
 import { runCrds } from './commands/crds.js';
 import { runLint } from './commands/lint.js';
 import { registerLoadtester } from './commands/loadtester.js';
+import { registerLocal } from './commands/local.js';
 import { runPlan } from './commands/plan.js';
 import { runSimulate } from './commands/simulate.js';
 import { ExitCode, type Io, parseOutput, processIo, UsageError } from './io.js';
@@ -213,6 +215,9 @@ export function buildProgram(io: Io, invokedAs = 'vireo'): { program: Command; e
   registerLoadtester(program, io, (n) => {
     code = n;
   });
+  registerLocal(program, io, (n) => {
+    code = n;
+  });
 
   return { program, exitCode: () => code };
 }
@@ -227,6 +232,10 @@ export async function run(argv: string[], io: Io = processIo, invokedAs = 'vireo
     if (e instanceof CommanderError) {
       // --help and --version end here with exit code 0.
       return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    if (e instanceof UserError) {
+      io.err(`error: ${e.message}\n`);
+      return ExitCode.findings;
     }
     if (e instanceof UsageError) {
       io.err(`error: ${e.message}\n`);

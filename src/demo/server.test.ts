@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { colorOf, type DemoServer, parseConfigUpdate, startDemo } from './server.js';
+import { colorOf, type DemoServer, isBadImage, parseConfigUpdate, startDemo } from './server.js';
 
 /** A small seeded generator (mulberry32), so error counts are the same on every run. */
 function seeded(seed: number): () => number {
@@ -38,8 +38,20 @@ describe('colorOf', () => {
     ['argoproj/rollouts-demo:yellow@sha256:abc', 'yellow'],
     ['registry.local:5000/vireo-demo', 'blue'],
     ['vireo-demo:latest', 'blue'],
+    ['argoproj/rollouts-demo:bad-yellow', 'yellow'],
   ])('%s -> %s', (image, color) => {
     expect(colorOf(image)).toBe(color);
+  });
+});
+
+describe('isBadImage', () => {
+  it.each([
+    ['argoproj/rollouts-demo:bad-red', true],
+    ['registry.local:5000/team/vireo-demo:bad-yellow', true],
+    ['argoproj/rollouts-demo:red', false],
+    ['registry.local:5000/bad-demo', false],
+  ])('%s -> %s', (image, bad) => {
+    expect(isBadImage(image)).toBe(bad);
   });
 });
 

@@ -2,7 +2,9 @@
  * The demo service, in the spirit of argoproj/rollouts-demo: one program that behaves per version. The
  * local runtime starts it as a replica process with `PORT` and `IMAGE`; its colour is the image's tag
  * (`vireo-demo:blue` -> `blue`). Its error rate and latency come from `ERROR_RATE` / `LATENCY_MS` and can
- * be changed while it runs with `POST /config`, so a release can be shown going bad.
+ * be changed while it runs with `POST /config`, so a release can be shown going bad. As in rollouts-demo, a
+ * tag starting with `bad-` (`vireo-demo:bad-yellow`) is that colour answering half of its requests with
+ * HTTP 500 unless `ERROR_RATE` says otherwise.
  *
  *   GET  /         a tiny HTML page in the version's colour (errors and latency apply)
  *   GET  /color    {"color":"blue","version":"vireo-demo:blue"} (errors and latency apply)
@@ -53,7 +55,14 @@ export function colorOf(image: string): string {
   const lastSegment = withoutDigest.slice(withoutDigest.lastIndexOf('/') + 1);
   const colon = lastSegment.lastIndexOf(':');
   const tag = colon >= 0 ? lastSegment.slice(colon + 1) : '';
-  return tag === '' || tag === 'latest' ? DEFAULT_COLOR : tag;
+  const color = tag.startsWith('bad-') ? tag.slice(4) : tag;
+  return color === '' || color === 'latest' ? DEFAULT_COLOR : color;
+}
+
+/** A `bad-` tag: the version fails half of its requests by default. */
+export function isBadImage(image: string): boolean {
+  const tag = (image.split('@')[0] ?? '').split('/').pop()?.split(':')[1] ?? '';
+  return tag.startsWith('bad-');
 }
 
 /** A problem with a behaviour value: names the field, what it got and what is allowed. */
@@ -247,7 +256,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       port,
       host: env.HOST || '127.0.0.1',
       image: env.IMAGE || `vireo-demo:${DEFAULT_COLOR}`,
-      errorRate: envNumber(env, 'ERROR_RATE', 0),
+      errorRate: envNumber(env, 'ERROR_RATE', isBadImage(env.IMAGE || '') ? 0.5 : 0),
       latencyMs: envNumber(env, 'LATENCY_MS', 0),
     });
   } catch (e) {

@@ -9,8 +9,8 @@
  * - stdout and stderr are appended to `<logDir>/<version>/<replica>.log`; the child writes to the file
  *   directly, so its output does not depend on this process staying alive.
  * - `<logDir>/<version>/<replica>.json` holds pid, process group and port of each replica, written
- *   atomically, so that a restarted runtime could adopt live processes later (adoption is not
- *   implemented here).
+ *   atomically, so that a restarted runtime finds processes a killed one left behind
+ *   (`stopLeftoverReplicas`; they are restarted, not adopted).
  * - Crashed replicas restart after a back-off (10 s doubling to 5 min by default; reset after 10 min
  *   of running) and show `CrashLoopBackOff` while they wait; liveness failures restart them.
  * - Readiness and liveness probes (`httpGet`, `tcpSocket`) with the Kubernetes defaults.
@@ -19,7 +19,17 @@
  * actions and reports `status` (see `observedReplicaSet`) and `endpoints` to the engine and the proxy.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -132,6 +142,11 @@ export interface SupervisorOptions {
   backoffResetMs?: number;
   /** SIGTERM to SIGKILL (terminationGracePeriodSeconds; default 30 000 ms). */
   gracePeriodMs?: number;
+  /**
+   * A replica taken out of service is marked not ready (event `NotReady`) this long before SIGTERM,
+   * like a preStop sleep, so the router stops sending it requests first (default 0).
+   */
+  stopDelayMs?: number;
   /** Host environment variables passed to replicas (default PATH, HOME, LANG, TZ, TMPDIR). */
   inheritEnv?: string[];
   onEvent?: (e: SupervisorEvent) => void;
@@ -203,6 +218,7 @@ export class Supervisor {
   private readonly backoffMaxMs: number;
   private readonly backoffResetMs: number;
   private readonly gracePeriodMs: number;
+  private readonly stopDelayMs: number;
   private readonly inheritEnv: string[];
   private readonly onEvent: (e: SupervisorEvent) => void;
   private readonly versions = new Map<string, Version>();
@@ -216,6 +232,7 @@ export class Supervisor {
     this.backoffMaxMs = options.backoffMaxMs ?? 300_000;
     this.backoffResetMs = options.backoffResetMs ?? 600_000;
     this.gracePeriodMs = options.gracePeriodMs ?? 30_000;
+    this.stopDelayMs = options.stopDelayMs ?? 0;
     this.inheritEnv = options.inheritEnv ?? ['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR'];
     this.onEvent = options.onEvent ?? (() => {});
   }
@@ -500,6 +517,7 @@ export class Supervisor {
     r.stopping = true;
     r.phase = 'Terminating';
     r.reason = undefined;
+    const wasReady = r.ready;
     r.ready = false;
     this.clearTimers(r);
     if (r.pid === undefined) {
@@ -509,7 +527,56 @@ export class Supervisor {
       return;
     }
     v.terminating.add(r);
-    this.terminate(r, why);
+    if (wasReady) this.emit({ type: 'NotReady', version: v.name, replica: r.name });
+    if (this.stopDelayMs > 0 && !this.closed) {
+      const generation = r.generation;
+      const pid = r.pid;
+      const t = setTimeout(() => {
+        if (r.generation === generation && r.pid === pid) this.terminate(r, why);
+      }, this.stopDelayMs);
+      r.exited.then(() => clearTimeout(t));
+    } else this.terminate(r, why);
+  }
+
+  /**
+   * Replaces up to `count` replicas of a version started before `before` (epoch ms), oldest first:
+   * each is taken out of service and a new one started in its place (Argo's restart evicts pods and
+   * the ReplicaSet creates new ones). Returns how many were replaced.
+   */
+  async restartReplicas(versionName: string, count: number, before: number): Promise<number> {
+    const v = this.versions.get(versionName);
+    if (!v || count <= 0) return 0;
+    const old = v.replicas
+      .filter((r) => r.startedAt !== undefined && r.startedAt < before)
+      .sort((a, b) => (a.startedAt ?? 0) - (b.startedAt ?? 0))
+      .slice(0, count);
+    for (const r of old) {
+      v.replicas.splice(v.replicas.indexOf(r), 1);
+      this.stop(r, 'restarted (rollout restart)');
+    }
+    if (old.length > 0 && old[0]) await this.scale(versionName, old[0].spec, v.desired);
+    return old.length;
+  }
+
+  /** Replicas of a version started before `before` (epoch ms), terminating ones included. */
+  countStartedBefore(versionName: string, before: number): number {
+    const v = this.versions.get(versionName);
+    if (!v) return 0;
+    return [...v.replicas, ...v.terminating].filter((r) => r.startedAt !== undefined && r.startedAt < before)
+      .length;
+  }
+
+  /** Forgets a version scaled to 0 once its replicas have exited (a deleted ReplicaSet). */
+  async remove(versionName: string): Promise<void> {
+    const v = this.versions.get(versionName);
+    if (!v) return;
+    if (v.replicas.length > 0)
+      throw new Error(`version ${versionName} still has replicas; scale it to 0 first`);
+    await this.settled(versionName);
+    if (v.desired === 0 && v.replicas.length === 0) {
+      this.versions.delete(versionName);
+      rmSync(v.dir, { recursive: true, force: true });
+    }
   }
 
   private terminate(r: Replica, why: string): void {
@@ -613,6 +680,7 @@ export class Supervisor {
       replica: r.name,
       pid: r.pid ?? null,
       pgid: r.pid ?? null,
+      procStart: r.pid === undefined ? null : (processStartTime(r.pid) ?? null),
       port: r.port,
       image: r.spec.image,
       restarts: r.restarts,
@@ -622,6 +690,65 @@ export class Supervisor {
     const tmp = `${r.stateFile}.${process.pid}.tmp`;
     writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
     renameSync(tmp, r.stateFile);
+  }
+}
+
+/**
+ * After `vireo up` was killed (kill -9): stops the replica processes a previous runtime left running,
+ * found from the state files under `logDir`, so a restarted runtime starts from a clean slate and no
+ * orphan holds a port. A pid is only signalled when the process start time recorded with it still
+ * matches (Linux /proc), so a reused pid is never hit. Returns the pids stopped.
+ */
+export function stopLeftoverReplicas(logDir: string): number[] {
+  const stopped: number[] = [];
+  let versions: string[];
+  try {
+    versions = readdirSync(logDir);
+  } catch {
+    return stopped;
+  }
+  for (const version of versions) {
+    let files: string[];
+    try {
+      files = readdirSync(path.join(logDir, version)).filter((f) => f.endsWith('.json'));
+    } catch {
+      continue;
+    }
+    for (const f of files) {
+      const file = path.join(logDir, version, f);
+      try {
+        const state = JSON.parse(readFileSync(file, 'utf8')) as {
+          pid?: number | null;
+          procStart?: string | null;
+        };
+        const pid = state.pid;
+        if (
+          typeof pid === 'number' &&
+          pid > 1 &&
+          state.procStart &&
+          processStartTime(pid) === state.procStart
+        ) {
+          killGroup(pid, 'SIGKILL');
+          stopped.push(pid);
+        }
+      } catch {
+        // A damaged or half-written state file: nothing to stop from it.
+      }
+      rmSync(file, { force: true });
+    }
+  }
+  return stopped;
+}
+
+/** The start time of a process in clock ticks since boot (/proc/PID/stat field 22), when readable. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may contain spaces: count from the last ')'.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return rest[19];
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,0 +1,545 @@
+/**
+ * The local runtime (`vireo up`): the embedded default platform. It keeps objects and releases in the
+ * state directory, runs versions as replica processes (Supervisor), routes the Services through the
+ * local router, and drives each release's adapter (argo-release.ts). The engines decide; this file
+ * only wires observations and actions (ADR 0006, ADR 0010).
+ */
+import path from 'node:path';
+import type { MetricProvider, ProviderRegistry } from '../../../analysis/provider.js';
+import { realMetricProviders } from '../../../analysis/providers/index.js';
+import type { AnalysisTemplateSpec } from '../../../api/argo/analysis.js';
+import type { Rollout } from '../../../api/argo/rollout.js';
+import { type Diagnostic, formatDiagnostic } from '../../../api/diagnostics.js';
+import type { ManifestObject } from '../../../api/kind.js';
+import { checkObjects, type LoadedObject, loadManifests } from '../../../api/load.js';
+import type { TemplateKind } from '../../../engine/analysis/templates.js';
+import {
+  abortRollout,
+  pauseRollout,
+  promoteFullRollout,
+  promoteRollout,
+  restartRollout,
+  retryRollout,
+  setImage,
+  UserActionError,
+  undoRollout,
+} from '../../../engine/argo/user-actions.js';
+import type { ReleaseView } from '../../../views/release.js';
+import { Supervisor, stopLeftoverReplicas } from '../processes/supervisor.js';
+import type { Listener, LocalRouter } from '../router/router.js';
+import { startVireoRouter } from '../router/vireo.js';
+import { openStateDir, pidAlive, StateFileDamagedError, type StateStore } from '../state/store.js';
+import { ArgoRelease } from './argo-release.js';
+import { releaseListeners, type ServiceObject } from './listeners.js';
+import { type ArgoReleaseRecord, newArgoRecord } from './record.js';
+import { argoReleaseView } from './view.js';
+
+export type LogFn = (level: 'info' | 'warn' | 'error', message: string) => void;
+
+export interface RuntimeOptions {
+  stateDir: string;
+  /** Host for Service listeners without a `vireo.dev/host` annotation (default 127.0.0.1). */
+  host?: string;
+  router?: LocalRouter;
+  providers?: ProviderRegistry<MetricProvider>;
+  log?: LogFn;
+  /** Wall clock (epoch ms); only tests change it. */
+  now?: () => number;
+  /** Supervisor tuning (tests shorten the crash back-off). */
+  backoffBaseMs?: number;
+  gracePeriodMs?: number;
+  /** A replica leaves the router this long before SIGTERM (default 500 ms). */
+  stopDelayMs?: number;
+}
+
+export interface ApplyResult {
+  ok: boolean;
+  /** `rollout.argoproj.io/demo created`, `... configured`, `... unchanged`. */
+  results: string[];
+  diagnostics: Diagnostic[];
+}
+
+/** Kinds kept as objects (looked up by releases), keyed `kind/namespace/name`. */
+const OBJECT_KINDS = new Set(['AnalysisTemplate', 'ClusterAnalysisTemplate', 'Service', 'Secret']);
+/** Kinds whose job the local router does; accepted and not needed. */
+const ROUTER_KINDS = new Set([
+  'Ingress',
+  'TraefikService',
+  'VirtualService',
+  'DestinationRule',
+  'HTTPRoute',
+  'TrafficSplit',
+]);
+const CLUSTER = '_cluster';
+
+export class UserError extends Error {}
+
+const keyOf = (kind: string, ns: string, name: string) => `${kind}/${ns}/${name}`;
+const nsOf = (o: ManifestObject) => o.metadata?.namespace ?? 'default';
+
+export class LocalRuntime {
+  readonly supervisor: Supervisor;
+  readonly router: LocalRouter;
+  private readonly objects = new Map<string, ManifestObject>();
+  private readonly releases = new Map<string, ArgoRelease>();
+  /** Releases whose state file is damaged: kept, never overwritten, shown as errors. */
+  private readonly damaged = new Map<string, string>();
+  private readonly dirty = new Set<string>();
+  private saving: Promise<void> = Promise.resolve();
+  private routing: Promise<void> = Promise.resolve();
+  private routingQueued = false;
+  private lastRouteError = '';
+  private readonly log: LogFn;
+  private readonly now: () => number;
+  private readonly host: string;
+  private readonly providers: ProviderRegistry<MetricProvider>;
+  private closed = false;
+
+  private constructor(
+    private readonly store: StateStore,
+    options: RuntimeOptions,
+  ) {
+    this.log = options.log ?? (() => {});
+    this.now = options.now ?? Date.now;
+    this.host = options.host ?? '127.0.0.1';
+    this.providers = options.providers ?? realMetricProviders();
+    this.router = options.router ?? startVireoRouter();
+    this.supervisor = new Supervisor({
+      logDir: path.join(store.dir, 'logs'),
+      stopDelayMs: options.stopDelayMs ?? 500,
+      ...(options.backoffBaseMs !== undefined ? { backoffBaseMs: options.backoffBaseMs } : {}),
+      ...(options.gracePeriodMs !== undefined ? { gracePeriodMs: options.gracePeriodMs } : {}),
+      onEvent: (e) => {
+        if (e.type === 'Ready' || e.type === 'NotReady' || e.type === 'Exited' || e.type === 'Started') {
+          for (const r of this.releases.values())
+            if (r.ownsVersion(e.version)) r.wake(e.type === 'Exited' || e.type === 'Started' ? 50 : 0);
+          if (e.type === 'Ready' || e.type === 'NotReady') this.routesChanged();
+        }
+        if (e.type === 'BackOff')
+          this.log(
+            'warn',
+            `${e.replica}: crashed, restarting in ${Math.round(e.delayMs / 1000)} s (CrashLoopBackOff)`,
+          );
+      },
+    });
+  }
+
+  /** Opens the state directory (locked), stops replicas a killed runtime left, and resumes every release. */
+  static async start(options: RuntimeOptions): Promise<LocalRuntime> {
+    const store = await openStateDir(options.stateDir);
+    const stopped = stopLeftoverReplicas(path.join(store.dir, 'logs'));
+    const rt = new LocalRuntime(store, options);
+    if (stopped.length > 0)
+      rt.log(
+        'info',
+        `stopped ${stopped.length} replica process(es) left by a previous run; starting them again`,
+      );
+    try {
+      await rt.load();
+    } catch (e) {
+      await rt.close();
+      throw e;
+    }
+    return rt;
+  }
+
+  private async load(): Promise<void> {
+    for (const key of await this.store.list('objects/')) {
+      try {
+        const o = await this.store.read<ManifestObject>(key);
+        if (o) this.objects.set(key.slice('objects/'.length), o);
+      } catch (e) {
+        if (!(e instanceof StateFileDamagedError)) throw e;
+        this.log('error', e.message);
+      }
+    }
+    for (const key of await this.store.list('releases/')) {
+      const [, ns, name] = key.split('/');
+      try {
+        const rec = await this.store.read<ArgoReleaseRecord>(key);
+        if (rec) this.addRelease(rec);
+      } catch (e) {
+        if (!(e instanceof StateFileDamagedError)) throw e;
+        this.damaged.set(`${ns}/${name}`, e.message);
+        this.log('error', e.message);
+      }
+    }
+    for (const r of this.releases.values()) await r.start();
+    this.routesChanged();
+  }
+
+  private addRelease(rec: ArgoReleaseRecord): ArgoRelease {
+    const key = `${rec.rollout.metadata?.namespace ?? 'default'}/${rec.rollout.metadata?.name}`;
+    const release = new ArgoRelease(rec, {
+      now: this.now,
+      supervisor: this.supervisor,
+      providers: this.providers,
+      template: (kind: TemplateKind, ns: string, name: string) =>
+        this.objects.get(keyOf(kind, kind === 'ClusterAnalysisTemplate' ? CLUSTER : ns, name)) as
+          | { spec?: AnalysisTemplateSpec }
+          | undefined,
+      secret: (ns, name, key) => this.secret(ns, name, key),
+      save: () => this.save(key),
+      routesChanged: () => this.routesChanged(),
+      log: this.log,
+    });
+    this.releases.set(key, release);
+    return release;
+  }
+
+  private secret(ns: string, name: string, key: string): string | undefined {
+    const s = this.objects.get(keyOf('Secret', ns, name)) as
+      | { data?: Record<string, string>; stringData?: Record<string, string> }
+      | undefined;
+    if (!s) return undefined;
+    if (s.stringData?.[key] !== undefined) return s.stringData[key];
+    const b64 = s.data?.[key];
+    return b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8');
+  }
+
+  /** Serialised, coalesced writes of the releases that changed. */
+  private save(key: string): void {
+    if (this.closed) return;
+    this.dirty.add(key);
+    this.saving = this.saving
+      .then(async () => {
+        for (const k of [...this.dirty]) {
+          this.dirty.delete(k);
+          const r = this.releases.get(k);
+          if (r) await this.store.write(`releases/${k}`, r.record, { kind: 'release' });
+        }
+      })
+      .catch((e) => this.log('error', `cannot save state: ${(e as Error).message}`));
+  }
+
+  /** Waits until every change so far is on disk. */
+  async flush(): Promise<void> {
+    await this.saving;
+    await this.routing;
+  }
+
+  private routesChanged(): void {
+    if (this.closed || this.routingQueued) return;
+    this.routingQueued = true;
+    this.routing = this.routing.then(async () => {
+      this.routingQueued = false;
+      if (this.closed) return;
+      const listeners: Listener[] = [];
+      const problems: string[] = [];
+      for (const r of this.releases.values()) {
+        const plan = releaseListeners({
+          rollout: r.record.rollout,
+          router: r.record.router,
+          versions: r.endpoints(),
+          services: this.servicesIn(r.namespace),
+          defaultHost: this.host,
+        });
+        listeners.push(...plan.listeners);
+        problems.push(...plan.problems.map((p) => `${r.namespace}/${r.name}: ${p}`));
+      }
+      try {
+        await this.router.apply(listeners);
+        this.lastRouteError = '';
+      } catch (e) {
+        problems.push((e as Error).message);
+      }
+      const text = problems.join('; ');
+      if (text && text !== this.lastRouteError) this.log('error', `router: ${text}`);
+      this.lastRouteError = text;
+    });
+  }
+
+  private servicesIn(ns: string): ServiceObject[] {
+    const out: ServiceObject[] = [];
+    for (const [k, o] of this.objects) if (k.startsWith(`Service/${ns}/`)) out.push(o as ServiceObject);
+    return out;
+  }
+
+  /** `vireo apply`: load, check, and store objects; a Rollout starts or updates its release. */
+  async apply(sources: { name: string; text: string }[]): Promise<ApplyResult> {
+    const objects: LoadedObject[] = [];
+    const diagnostics: Diagnostic[] = [];
+    for (const src of sources) {
+      const r = loadManifests(src.text, src.name);
+      objects.push(...r.objects);
+      diagnostics.push(...r.diagnostics);
+    }
+    diagnostics.push(...checkObjects(objects));
+    for (const o of objects) {
+      const kind = o.object.kind;
+      if (kind === 'Rollout' || OBJECT_KINDS.has(kind) || ROUTER_KINDS.has(kind)) continue;
+      const flagger = o.object.apiVersion?.startsWith('flagger.app/') || kind === 'Deployment';
+      diagnostics.push({
+        severity: 'error',
+        file: o.file,
+        line: o.line,
+        column: 1,
+        object: `${kind}/${o.object.metadata?.name ?? ''}`,
+        path: ['kind'],
+        message: flagger
+          ? `${kind}: Flagger releases do not run on the local runtime yet (they run in \`vireo simulate\`); the local runtime runs Argo Rollouts`
+          : `${kind}: the local runtime runs Rollout, AnalysisTemplate, ClusterAnalysisTemplate, Service and Secret (Ingress and mesh routes are the local router's job)`,
+        code: 'local-unsupported-kind',
+      } as Diagnostic);
+    }
+    for (const o of objects) {
+      const damaged = this.damaged.get(`${nsOf(o.object)}/${o.object.metadata?.name}`);
+      if (o.object.kind === 'Rollout' && damaged)
+        diagnostics.push({
+          severity: 'error',
+          file: o.file,
+          line: o.line,
+          column: 1,
+          object: `Rollout/${o.object.metadata?.name}`,
+          path: [],
+          message: damaged,
+          code: 'state-damaged',
+        } as Diagnostic);
+    }
+    const errors = diagnostics.filter((d) => d.severity === 'error');
+    if (errors.length > 0) return { ok: false, results: [], diagnostics };
+    const results: string[] = [];
+    let routes = false;
+    for (const { object } of objects) {
+      const ns = nsOf(object);
+      const name = object.metadata?.name ?? '';
+      const group = object.apiVersion?.includes('/') ? `.${object.apiVersion.split('/')[0]}` : '';
+      const label = `${object.kind.toLowerCase()}${group}/${name}`;
+      if (ROUTER_KINDS.has(object.kind)) {
+        results.push(`${label} ignored (the local router does its job)`);
+        continue;
+      }
+      if (object.kind === 'Rollout') {
+        const key = `${ns}/${name}`;
+        const existing = this.releases.get(key);
+        const incoming = {
+          ...(object as Rollout),
+          metadata: { ...object.metadata, namespace: ns },
+        } as Rollout;
+        delete (incoming as { status?: unknown }).status;
+        if (existing) {
+          const before = JSON.stringify({
+            ...existing.record.rollout,
+            status: undefined,
+            metadata: { ...existing.record.rollout.metadata, creationTimestamp: undefined },
+          });
+          const after = JSON.stringify({
+            ...incoming,
+            status: undefined,
+            metadata: { ...incoming.metadata, creationTimestamp: undefined },
+          });
+          if (before === after) results.push(`${label} unchanged`);
+          else {
+            existing.updateSpec({
+              ...incoming,
+              metadata: {
+                ...incoming.metadata,
+                creationTimestamp: existing.record.rollout.metadata?.creationTimestamp,
+              },
+            } as Rollout);
+            results.push(`${label} configured`);
+          }
+        } else {
+          incoming.metadata = {
+            ...incoming.metadata,
+            creationTimestamp: new Date(this.now()).toISOString(),
+          } as Rollout['metadata'];
+          const r = this.addRelease(newArgoRecord(incoming));
+          this.save(key);
+          await r.start();
+          results.push(`${label} created`);
+        }
+        continue;
+      }
+      const k = keyOf(object.kind, object.kind === 'ClusterAnalysisTemplate' ? CLUSTER : ns, name);
+      const prev = this.objects.get(k);
+      const stored =
+        object.kind === 'ClusterAnalysisTemplate'
+          ? object
+          : { ...object, metadata: { ...object.metadata, namespace: ns } };
+      if (prev && JSON.stringify(prev) === JSON.stringify(stored)) {
+        results.push(`${label} unchanged`);
+        continue;
+      }
+      this.objects.set(k, stored);
+      await this.store.write(`objects/${k}`, stored, { kind: object.kind });
+      results.push(`${label} ${prev ? 'configured' : 'created'}`);
+      if (object.kind === 'Service') routes = true;
+    }
+    if (routes) this.routesChanged();
+    return { ok: true, results, diagnostics };
+  }
+
+  /** `vireo delete KIND NAME`. */
+  async delete(kind: string, ns: string, name: string): Promise<string> {
+    const k = normalKind(kind);
+    if (k === 'Rollout') {
+      const key = `${ns}/${name}`;
+      const r = this.releases.get(key);
+      if (!r) throw new UserError(`rollout ${key} not found`);
+      this.releases.delete(key);
+      this.dirty.delete(key);
+      await this.saving;
+      await r.teardown();
+      await this.store.delete(`releases/${key}`);
+      this.routesChanged();
+      return `rollout.argoproj.io/${name} deleted`;
+    }
+    const objKey = keyOf(k, k === 'ClusterAnalysisTemplate' ? CLUSTER : ns, name);
+    if (!this.objects.delete(objKey)) throw new UserError(`${k} ${ns}/${name} not found`);
+    await this.store.delete(`objects/${objKey}`);
+    if (k === 'Service') this.routesChanged();
+    return `${k.toLowerCase()}/${name} deleted`;
+  }
+
+  private release(ns: string, name: string): ArgoRelease {
+    const r = this.releases.get(`${ns}/${name}`);
+    if (!r) {
+      const damaged = this.damaged.get(`${ns}/${name}`);
+      throw new UserError(damaged ?? `rollout ${ns}/${name} not found`);
+    }
+    return r;
+  }
+
+  views(ns?: string): ReleaseView[] {
+    return [...this.releases.values()]
+      .filter((r) => ns === undefined || r.namespace === ns)
+      .map((r) => this.viewOf(r))
+      .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+  }
+
+  view(ns: string, name: string): ReleaseView {
+    return this.viewOf(this.release(ns, name));
+  }
+
+  private viewOf(r: ArgoRelease): ReleaseView {
+    return argoReleaseView(r.record, (hash) => this.supervisor.status(r.versionName(hash)), r.currentHash());
+  }
+
+  /** The listeners' addresses, by Service. */
+  addresses(): Record<string, string> {
+    return this.router.addresses?.() ?? {};
+  }
+
+  /** A user action (`promote`, `abort`, ...), as the kubectl plugin writes it. */
+  async act(
+    ns: string,
+    name: string,
+    verb: string,
+    args: { full?: boolean; toRevision?: number; container?: string; image?: string } = {},
+  ): Promise<string> {
+    const r = this.release(ns, name);
+    const now = new Date(this.now());
+    try {
+      switch (verb) {
+        case 'promote':
+          r.act(args.full ? promoteFullRollout : promoteRollout);
+          return `rollout '${name}' ${args.full ? 'fully promoted' : 'promoted'}`;
+        case 'abort':
+          r.act(abortRollout);
+          return `rollout '${name}' aborted`;
+        case 'retry':
+          r.act(retryRollout);
+          return `rollout '${name}' retried`;
+        case 'pause':
+          r.act(pauseRollout);
+          return `rollout '${name}' paused`;
+        case 'resume':
+          r.act((x) => ({ ...x, spec: { ...x.spec, paused: false } }));
+          return `rollout '${name}' resumed`;
+        case 'restart':
+          r.act((x) => restartRollout(x, now));
+          return `rollout '${name}' restarts`;
+        case 'set-image': {
+          if (!args.container || !args.image) throw new UserError('set image needs CONTAINER=IMAGE');
+          const container = args.container;
+          const image = args.image;
+          r.act((x) => setImage(x, container, image));
+          return `rollout "${name}" image updated`;
+        }
+        case 'undo': {
+          const history = Object.values(r.record.versions).map((v) => ({
+            revision: v.revision,
+            template: v.template,
+          }));
+          r.act((x) => undoRollout(x, history as never, args.toRevision ?? 0));
+          return `rollout '${name}' undo`;
+        }
+        default:
+          throw new UserError(`unknown action ${verb}`);
+      }
+    } catch (e) {
+      if (e instanceof UserActionError) throw new UserError(e.message);
+      throw e;
+    }
+  }
+
+  /** Where `vireo up` can be reached, for the CLI verbs (`<state-dir>/runtime.json`). */
+  async writeRuntimeInfo(info: RuntimeInfo): Promise<void> {
+    await this.store.write('runtime', info, { kind: 'runtime' });
+  }
+
+  get stateDir(): string {
+    return this.store.dir;
+  }
+
+  metricsText(): string {
+    return this.router.metrics().text();
+  }
+
+  /** Stops the releases, the router and every replica; the state stays for the next start. */
+  async close(options: { keepProcesses?: boolean } = {}): Promise<void> {
+    for (const r of this.releases.values()) r.close();
+    await this.saving;
+    await this.routing;
+    this.closed = true;
+    await this.router.close({ drainMs: 2_000 });
+    if (!options.keepProcesses) await this.supervisor.close();
+    await this.store.close();
+  }
+}
+
+export interface RuntimeInfo {
+  /** The API's URL. */
+  url: string;
+  pid: number;
+  startedAt: string;
+}
+
+/** The running runtime of a state directory, or undefined when none is recorded or its process is gone. */
+export async function readRuntimeInfo(stateDir: string): Promise<RuntimeInfo | undefined> {
+  let store: StateStore;
+  try {
+    store = await openStateDir(stateDir, { readOnly: true });
+  } catch {
+    return undefined;
+  }
+  try {
+    const info = await store.read<RuntimeInfo>('runtime');
+    if (!info || !pidAlive(info.pid)) return undefined;
+    return info;
+  } finally {
+    await store.close();
+  }
+}
+
+export function normalKind(kind: string): string {
+  const k = kind.toLowerCase().replace(/s$/, '').split('.')[0] ?? '';
+  const known: Record<string, string> = {
+    rollout: 'Rollout',
+    ro: 'Rollout',
+    analysistemplate: 'AnalysisTemplate',
+    clusteranalysistemplate: 'ClusterAnalysisTemplate',
+    service: 'Service',
+    svc: 'Service',
+    secret: 'Secret',
+  };
+  const found = known[k];
+  if (!found)
+    throw new UserError(
+      `kind ${kind}: the local runtime has rollout, analysistemplate, clusteranalysistemplate, service and secret`,
+    );
+  return found;
+}
+
+export { formatDiagnostic };
