@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
 import { closedPort, recordersClosedAfterEach, selfSignedCert } from '../testing/http-recorder.js';
 import { backoffDelay, excerpt, HttpError, httpRequest, redactUrl, Scrubber, shouldRetry } from './http.js';
 
@@ -74,6 +76,7 @@ describe('retry policy and back-off (go-retryablehttp DefaultRetryPolicy / Defau
     ['invalid-url', false],
     ['redirects', false],
     ['aborted', false],
+    ['proxy', true],
   ];
   it.each(errors)('error %s retried: %s', (code, want) => {
     expect(shouldRetry({ error: new HttpError(code, 'x', '') })).toBe(want);
@@ -242,5 +245,176 @@ describe('httpRequest: a body cut short', () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  });
+});
+
+// -------------------------------------------------------------------------------------------------
+// Through a forward proxy
+// -------------------------------------------------------------------------------------------------
+
+interface ProxiedRequest {
+  method: string;
+  /** Absolute URL (plain forward) or host:port (CONNECT). */
+  target: string;
+  proxyAuthorization?: string;
+}
+
+/**
+ * A tiny forward proxy: plain requests in absolute form are forwarded with node:http, CONNECT opens a
+ * TCP tunnel (or is refused with `refuseConnect`). It records and counts what it proxied.
+ */
+async function startForwardProxy(opts: { refuseConnect?: number } = {}) {
+  const requests: ProxiedRequest[] = [];
+  const sockets = new Set<net.Socket>();
+  const record = (req: http.IncomingMessage) => {
+    const auth = req.headers['proxy-authorization'];
+    requests.push({
+      method: req.method ?? '',
+      target: req.url ?? '',
+      ...(auth ? { proxyAuthorization: auth } : {}),
+    });
+  };
+  const server = http.createServer((req, res) => {
+    record(req);
+    const { 'proxy-authorization': _drop, ...headers } = req.headers;
+    const up = http.request(req.url ?? '', { method: req.method, headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    up.on('error', () => {
+      res.writeHead(502);
+      res.end('bad gateway');
+    });
+    req.pipe(up);
+  });
+  server.on('connection', (socket: net.Socket) => sockets.add(socket));
+  server.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+    record(req);
+    if (opts.refuseConnect) {
+      client.end(`HTTP/1.1 ${opts.refuseConnect} Nope\r\n\r\n`);
+      return;
+    }
+    const at = (req.url ?? '').lastIndexOf(':');
+    const up = net.connect(Number((req.url ?? '').slice(at + 1)), (req.url ?? '').slice(0, at), () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      up.write(head);
+      up.pipe(client);
+      client.pipe(up);
+    });
+    sockets.add(up);
+    up.on('error', () => client.destroy());
+    client.on('error', () => up.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('httpRequest through a forward proxy (AlertProvider proxy)', () => {
+  const proxies: { close(): Promise<void> }[] = [];
+  const proxyServer = async (opts: { refuseConnect?: number } = {}) => {
+    const p = await startForwardProxy(opts);
+    proxies.push(p);
+    return p;
+  };
+  afterEach(async () => {
+    await Promise.all(proxies.splice(0).map((p) => p.close()));
+  });
+
+  it('http:// target: one absolute-form request to the proxy, Host is the target', async () => {
+    const s = await serve({ status: 200, body: 'ok' });
+    const proxy = await proxyServer();
+    const res = await httpRequest({
+      method: 'POST',
+      url: `${s.url}/hook?x=1#frag`,
+      body: '{"a":1}',
+      proxy: proxy.url,
+      timeoutMs: 2000,
+    });
+    expect(res.status).toBe(200);
+    expect(proxy.requests).toEqual([{ method: 'POST', target: `${s.url}/hook?x=1` }]);
+    expect(s.requests.map((r) => [r.method, r.path, r.headers.host, r.body])).toEqual([
+      ['POST', '/hook?x=1', `127.0.0.1:${s.port}`, '{"a":1}'],
+    ]);
+  });
+
+  it('user info in the proxy URL is Proxy-Authorization for the proxy only, and never shown', async () => {
+    const s = await serve({ status: 200 });
+    const proxy = await proxyServer();
+    await httpRequest({
+      url: s.url,
+      proxy: `http://vireo:pr0xy-pa55@127.0.0.1:${proxy.port}`,
+      timeoutMs: 2000,
+    });
+    expect(proxy.requests[0]?.proxyAuthorization).toBe(
+      `Basic ${Buffer.from('vireo:pr0xy-pa55').toString('base64')}`,
+    );
+    expect(s.requests[0]?.headers['proxy-authorization']).toBeUndefined();
+  });
+
+  it('every redirect hop goes through the proxy', async () => {
+    const s = await serve([{ status: 302, headers: { location: '/next' } }, { status: 200 }]);
+    const proxy = await proxyServer();
+    const res = await httpRequest({ url: `${s.url}/first`, proxy: proxy.url, timeoutMs: 2000 });
+    expect(res).toMatchObject({ status: 200, redirects: 1 });
+    expect(proxy.requests.map((r) => r.target)).toEqual([`${s.url}/first`, `${s.url}/next`]);
+  });
+
+  it('https:// target: a CONNECT tunnel, TLS with the target end to end', async () => {
+    const s = await serve({ status: 200, body: 'secure' }, { tls: selfSignedCert() });
+    const proxy = await proxyServer();
+    const res = await httpRequest({ url: `${s.url}/x`, proxy: proxy.url, insecure: true, timeoutMs: 3000 });
+    expect(res).toMatchObject({ status: 200, body: 'secure' });
+    expect(proxy.requests).toEqual([{ method: 'CONNECT', target: `127.0.0.1:${s.port}` }]);
+    expect(s.requests[0]?.path).toBe('/x');
+    // The target's certificate is still checked through the tunnel.
+    const e = await fail(httpRequest({ url: `${s.url}/x`, proxy: proxy.url, timeoutMs: 3000 }));
+    expect(e.code).toBe('tls');
+    expect(proxy.requests).toHaveLength(2);
+  });
+
+  it.each<[string, 'http' | 'https', 'refuse' | 'down', HttpError['code'], string]>([
+    ['a refused tunnel', 'https', 'refuse', 'proxy', 'proxy PROXY refused the tunnel: HTTP 407 Nope'],
+    [
+      'a proxy that is down (http target)',
+      'http',
+      'down',
+      'refused',
+      'proxy PROXY: connection refused by HOSTPORT',
+    ],
+    [
+      'a proxy that is down (https target)',
+      'https',
+      'down',
+      'refused',
+      'proxy PROXY: connection refused by HOSTPORT',
+    ],
+  ])('%s is an error naming the proxy without its credentials', async (_n, scheme, how, code, reason) => {
+    const port = how === 'down' ? await closedPort() : (await proxyServer({ refuseConnect: 407 })).port;
+    const target = scheme === 'https' ? 'https://127.0.0.1:1/' : 'http://127.0.0.1:1/';
+    const e = await fail(
+      httpRequest({ url: target, proxy: `http://u:s3cr3t-pr0xy@127.0.0.1:${port}`, timeoutMs: 2000 }),
+    );
+    expect(e.code).toBe(code);
+    expect(e.message).toBe(
+      `GET ${target}: ${reason.replace('PROXY', `http://127.0.0.1:${port}`).replace('HOSTPORT', `127.0.0.1:${port}`)}`,
+    );
+  });
+
+  it.each([
+    ['socks5://127.0.0.1:1080', 'unsupported proxy URL scheme "socks5"'],
+    ['squid:3128', 'unsupported proxy URL scheme "squid"'],
+    ['http://', 'the proxy URL does not parse'],
+  ])('proxy %s: %s', async (proxy, reason) => {
+    const e = await fail(httpRequest({ url: 'http://127.0.0.1:1/', proxy, timeoutMs: 500 }));
+    expect(e).toMatchObject({ code: 'invalid-url', reason });
   });
 });

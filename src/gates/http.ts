@@ -13,9 +13,14 @@
  *   text before it is logged or put into a measurement or webhook message.
  * - `Logger` is the object-first shape pino uses (`log.warn({ fields }, 'message')`), so a pino logger
  *   can be passed as is.
+ * - `proxy` (Flagger's AlertProvider `proxy`, Go's `http.ProxyURL`): an http:// target is requested
+ *   from the proxy in absolute form; an https:// target goes through a CONNECT tunnel, TLS end to end.
+ *   User info in the proxy URL is sent as Proxy-Authorization and never shown.
  */
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
 
 // -------------------------------------------------------------------------------------------------
 // Logging
@@ -145,6 +150,7 @@ export type HttpErrorCode =
   | 'reset'
   | 'too-large'
   | 'redirects'
+  | 'proxy'
   | 'network';
 
 /** A request that produced no usable response; `reason` is the text without method and URL. */
@@ -207,6 +213,8 @@ export interface HttpRequestOptions {
   tooLarge?: 'error' | 'truncate';
   /** Redirects followed (default 10, as Go); 0 returns the 3xx response itself. */
   maxRedirects?: number;
+  /** An http(s) forward proxy for every hop, e.g. `http://user:pass@squid:3128`. */
+  proxy?: string;
   signal?: AbortSignal;
 }
 
@@ -253,11 +261,12 @@ export async function httpRequest(opts: HttpRequestOptions): Promise<HttpRespons
   let body = opts.body;
   let headers = normaliseHeaders(opts.headers);
   const maxRedirects = opts.maxRedirects ?? 10;
+  const proxy = parseProxy(opts.proxy, `${method0} ${redactUrl(url)}`);
   for (let hop = 0; ; hop++) {
     const where = `${method} ${redactUrl(url)}`;
     if (url.protocol !== 'http:' && url.protocol !== 'https:')
       throw new HttpError('invalid-url', `unsupported URL scheme "${url.protocol.replace(/:$/, '')}"`, where);
-    const res = await exchange(url, method, headers, body, opts, deadline, where);
+    const res = await exchange(url, method, headers, body, opts, deadline, where, proxy);
     const location = res.headers.location;
     const follow = [301, 302, 303, 307, 308].includes(res.status) && typeof location === 'string';
     if (!follow || maxRedirects === 0) return { ...res, redirects: hop };
@@ -285,6 +294,49 @@ export async function httpRequest(opts: HttpRequestOptions): Promise<HttpRespons
   }
 }
 
+interface Proxy {
+  url: URL;
+  /** scheme://host:port, safe to show. */
+  shown: string;
+  authorization?: string;
+}
+
+function parseProxy(proxy: string | undefined, where: string): Proxy | undefined {
+  if (proxy === undefined || proxy.trim() === '') return undefined;
+  let u: URL;
+  try {
+    u = new URL(proxy.trim());
+  } catch {
+    throw new HttpError('invalid-url', 'the proxy URL does not parse', where);
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.hostname === '')
+    throw new HttpError(
+      'invalid-url',
+      `unsupported proxy URL scheme "${u.protocol.replace(/:$/, '')}"`,
+      where,
+    );
+  const user = decodeURIComponent(u.username);
+  const pass = decodeURIComponent(u.password);
+  return {
+    url: u,
+    shown: `${u.protocol}//${u.host}`,
+    ...(user || pass ? { authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` } : {}),
+  };
+}
+
+/** `[::1]` -> `::1`, as sockets and TLS take it. */
+const bareHost = (hostname: string): string => hostname.replace(/^\[(.*)\]$/, '$1');
+
+/** Where to connect for the proxy itself. */
+function proxyTarget(p: Proxy): { lib: typeof http | typeof https; hostname: string; port: number } {
+  const https_ = p.url.protocol === 'https:';
+  return {
+    lib: https_ ? https : http,
+    hostname: bareHost(p.url.hostname),
+    port: Number(p.url.port || (https_ ? 443 : 80)),
+  };
+}
+
 function exchange(
   url: URL,
   method: string,
@@ -293,6 +345,7 @@ function exchange(
   opts: HttpRequestOptions,
   deadline: number,
   where: string,
+  proxy?: Proxy,
 ): Promise<Omit<HttpResponse, 'redirects'>> {
   return new Promise((resolve, reject) => {
     const remaining = deadline - Date.now();
@@ -319,14 +372,91 @@ function exchange(
       opts.signal?.removeEventListener('abort', onAbort);
       f();
     };
+    // A failure on the way to the proxy names the proxy (never its credentials), not the target.
+    const viaProxy = (e: NodeJS.ErrnoException, p: Proxy): HttpError => {
+      const err = networkError(e, p.url, opts.timeoutMs, where);
+      return new HttpError(
+        err.code === 'network' ? 'proxy' : err.code,
+        `proxy ${p.shown}: ${err.reason}`,
+        where,
+      );
+    };
+    let tunnel: http.ClientRequest | undefined;
     let req: http.ClientRequest;
     try {
-      req = lib.request(url, {
-        method,
-        headers: out,
-        agent: false,
-        ...(url.protocol === 'https:' ? { rejectUnauthorized: !opts.insecure } : {}),
-      });
+      if (proxy && url.protocol === 'http:') {
+        // Absolute-form request to the proxy (RFC 9112 §3.2.2), as Go's transport sends it.
+        const p = proxyTarget(proxy);
+        const target = new URL(url.href);
+        target.hash = '';
+        req = p.lib.request({
+          hostname: p.hostname,
+          port: p.port,
+          method,
+          path: target.href,
+          headers: {
+            ...out,
+            Host: url.host,
+            ...(proxy.authorization ? { 'Proxy-Authorization': proxy.authorization } : {}),
+          },
+          agent: false,
+        });
+      } else if (proxy) {
+        // https:// target: a CONNECT tunnel, then TLS with the target through it.
+        const p = proxyTarget(proxy);
+        const host = bareHost(url.hostname);
+        const authority = `${url.hostname}:${url.port || 443}`;
+        req = https.request(url, {
+          method,
+          headers: out,
+          rejectUnauthorized: !opts.insecure,
+          createConnection: (_o, oncreate) => {
+            tunnel = p.lib.request({
+              hostname: p.hostname,
+              port: p.port,
+              method: 'CONNECT',
+              path: authority,
+              headers: {
+                Host: authority,
+                ...(proxy.authorization ? { 'Proxy-Authorization': proxy.authorization } : {}),
+              },
+              agent: false,
+            });
+            tunnel.on('connect', (res, socket) => {
+              if (res.statusCode !== 200) {
+                socket.destroy();
+                const status = `${res.statusCode ?? 0}${res.statusMessage ? ` ${res.statusMessage}` : ''}`;
+                oncreate(
+                  new HttpError('proxy', `proxy ${proxy.shown} refused the tunnel: HTTP ${status}`, where),
+                  socket,
+                );
+                return;
+              }
+              oncreate(
+                null,
+                tls.connect({
+                  socket,
+                  host,
+                  ...(net.isIP(host) ? {} : { servername: host }),
+                  rejectUnauthorized: !opts.insecure,
+                }),
+              );
+            });
+            // Node ignores the socket argument when an error is given.
+            tunnel.on('error', (e: NodeJS.ErrnoException) =>
+              oncreate(viaProxy(e, proxy), undefined as unknown as net.Socket),
+            );
+            tunnel.end();
+            return undefined;
+          },
+        });
+      } else
+        req = lib.request(url, {
+          method,
+          headers: out,
+          agent: false,
+          ...(url.protocol === 'https:' ? { rejectUnauthorized: !opts.insecure } : {}),
+        });
     } catch (e) {
       // Invalid header names or values, an invalid method…: never echo the value.
       const code = (e as NodeJS.ErrnoException).code ?? 'invalid request';
@@ -336,12 +466,17 @@ function exchange(
     const fail = (err: HttpError) =>
       finish(() => {
         req.destroy();
+        tunnel?.destroy();
         reject(err);
       });
     const timer = setTimeout(() => fail(timeoutError()), remaining);
     const onAbort = () => fail(new HttpError('aborted', 'aborted', where));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    req.on('error', (e: NodeJS.ErrnoException) => fail(networkError(e, url, opts.timeoutMs, where)));
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      if (e instanceof HttpError) fail(e);
+      else if (proxy && url.protocol === 'http:') fail(viaProxy(e, proxy));
+      else fail(networkError(e, url, opts.timeoutMs, where));
+    });
     req.on('response', (res) => {
       const max = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
       const chunks: Buffer[] = [];

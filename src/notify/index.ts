@@ -1,14 +1,16 @@
 /**
  * Notifiers by kind, and the bridge from Flagger's AlertProvider (type, address, channel, username,
- * and the Secret's `address` / `token` the adapter resolved) to a `Notifier`.
+ * proxy, and the Secret's `address` / `token` the adapter resolved) to a `Notifier`.
  */
 import { discordNotifier } from './discord.js';
+import { gchatNotifier } from './gchat.js';
 import type { DeliveryOptions, Notifier } from './notifier.js';
 import { slackNotifier } from './slack.js';
 import { teamsNotifier } from './teams.js';
 import { webhookNotifier } from './webhook.js';
 
 export * from './discord.js';
+export * from './gchat.js';
 export * from './notifier.js';
 export * from './slack.js';
 export * from './teams.js';
@@ -17,7 +19,7 @@ export * from './webhook.js';
 export interface AlertProviderTarget {
   /** AlertProvider metadata.name, for logs. */
   name: string;
-  /** spec.type: slack, msteams, discord, rocket (gchat is not supported yet). */
+  /** spec.type: slack, msteams, discord, rocket, gchat (or webhook). */
   type: string;
   /** The Secret's `address` when present, else spec.address. */
   address?: string;
@@ -25,6 +27,8 @@ export interface AlertProviderTarget {
   token?: string;
   channel?: string;
   username?: string;
+  /** spec.proxy: an HTTP(S) forward proxy for this provider's requests. */
+  proxy?: string;
 }
 
 /** Legacy Office 365 connector hosts take MessageCards; Workflows URLs take Adaptive Cards. */
@@ -46,7 +50,8 @@ export function notifierForAlertProvider(
   options: DeliveryOptions = {},
 ): { notifier: Notifier } | { none: string } {
   const address = p.address?.trim() || undefined;
-  const common = { ...options, name: p.name };
+  const proxy = p.proxy?.trim() || undefined;
+  const common = { ...options, ...(proxy ? { proxy } : {}), name: p.name };
   switch (p.type) {
     case 'slack':
     case 'rocket': {
@@ -80,12 +85,15 @@ export function notifierForAlertProvider(
           ...(p.username ? { username: p.username } : {}),
         }),
       };
+    case 'gchat':
+      if (!address) return { none: `${p.name}: no address` };
+      return { notifier: gchatNotifier({ ...common, url: address }) };
     case 'webhook':
       if (!address) return { none: `${p.name}: no address` };
       return { notifier: webhookNotifier({ ...common, url: address }) };
     default:
       return {
-        none: `${p.name}: alert provider type "${p.type}" is not supported (slack, msteams, discord, rocket, webhook)`,
+        none: `${p.name}: alert provider type "${p.type}" is not supported (slack, msteams, discord, rocket, gchat, webhook)`,
       };
   }
 }

@@ -279,6 +279,7 @@ describe('notifierForAlertProvider', () => {
     [{ type: 'msteams', address: 'https://x.webhook.office.com/webhookb2/y' }, 'msteams'],
     [{ type: 'discord', address: 'https://discord.com/api/webhooks/1/t' }, 'discord'],
     [{ type: 'webhook', address: 'https://x/y' }, 'webhook'],
+    [{ type: 'gchat', address: 'https://chat.googleapis.com/v1/spaces/A/messages?key=k&token=t' }, 'gchat'],
   ])('%j -> %s', (p, type) => {
     const r = notifierForAlertProvider({ name: 'p', ...p });
     expect('notifier' in r && r.notifier.type).toBe(type);
@@ -286,7 +287,8 @@ describe('notifierForAlertProvider', () => {
   it.each([
     [{ type: 'slack' }, 'p: no address'],
     [{ type: 'msteams', address: ' ' }, 'p: no address'],
-    [{ type: 'gchat', address: 'https://chat.googleapis.com/x' }, /not supported/],
+    [{ type: 'gchat' }, 'p: no address'],
+    [{ type: 'dingtalk', address: 'https://oapi.dingtalk.com/robot/send' }, /not supported/],
   ])('%j -> none', (p, why) => {
     const r = notifierForAlertProvider({ name: 'p', ...p });
     expect('none' in r && r.none).toMatch(why);

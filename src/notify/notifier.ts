@@ -1,6 +1,6 @@
 /**
- * Notifications: one `Notifier` per destination (Slack, Microsoft Teams, Discord, a generic JSON
- * webhook; one file each), one `Notification` shape for both dialects.
+ * Notifications: one `Notifier` per destination (Slack, Microsoft Teams, Discord, Google Chat, a
+ * generic JSON webhook; one file each), one `Notification` shape for both dialects.
  *
  * - Severities are Flagger's (`info`, `warn`, `error`) with its filter: an alert subscribed at `info`
  *   gets everything, at `warn` gets warn and error, at `error` only errors (`severityAccepts`).
@@ -125,7 +125,7 @@ export interface DeliveryReport {
 }
 
 export interface Notifier {
-  /** slack, msteams, discord, webhook. */
+  /** slack, msteams, discord, gchat, webhook. */
   readonly type: string;
   /** Name for logs and reports (the AlertProvider's name), never the URL. */
   readonly name: string;
@@ -142,6 +142,8 @@ export interface DeliveryOptions {
   /** Waits between attempts (default 1 s doubling to 30 s). */
   backoff?: Backoff;
   insecure?: boolean;
+  /** HTTP(S) forward proxy (Flagger AlertProvider `proxy`); its credentials are never shown. */
+  proxy?: string;
   signal?: AbortSignal;
 }
 
@@ -275,6 +277,7 @@ export async function postWithRetries(
   const backoff = opts.backoff ?? DELIVERY_DEFAULTS.backoff;
   const scrubber = new Scrubber([post.url, ...secrets]).addUrl(post.url).addUrlPath(post.url);
   for (const [, v] of post.headers ?? []) scrubber.add(v);
+  scrubber.addUrl(opts.proxy);
   // The path of a Slack/Discord/Teams webhook URL is its secret: show the origin only.
   const target = redactUrl(post.url, 'origin');
   const fields = { notifier: notifier.name, type: notifier.type, target };
@@ -303,6 +306,7 @@ export async function postWithRetries(
         body,
         timeoutMs: opts.timeoutMs ?? DELIVERY_DEFAULTS.timeoutMs,
         insecure: opts.insecure === true,
+        ...(opts.proxy ? { proxy: opts.proxy } : {}),
         maxBodyBytes: 16 << 10,
         tooLarge: 'truncate',
         ...(opts.signal ? { signal: opts.signal } : {}),

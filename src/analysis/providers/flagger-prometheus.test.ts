@@ -23,12 +23,12 @@ import {
   NO_VALUES_FOUND,
   type Observer,
   observerFor,
+  renderBuiltinQuery,
   templateModel,
   templateTarget,
 } from './flagger-prometheus.js';
 import { realCheckProviders, realMetricProviders } from './index.js';
 import type { PromData } from './prometheus.js';
-import { renderTemplate } from './promql-template.js';
 
 const v = (value: string) => ({ metric: {}, value: [1, value] as [number, string] });
 
@@ -74,18 +74,40 @@ describe('observerFor: which series a mesh provider reads', () => {
     ['gatewayapi:v1beta1', 'http'],
     ['smi:v1alpha3:linkerd', 'istio'],
     ['something-new', 'istio'],
-    ['skipper', { unsupported: 'skipper' }],
-    ['apisix', { unsupported: 'apisix' }],
-    ['knative', { unsupported: 'knative' }],
+    ['skipper', 'skipper'],
+    ['apisix', 'apisix'],
+    ['knative', 'knative'],
   ])('%s -> %j', (provider, expected) => {
     expect(observerFor(provider)).toEqual(expected);
   });
 
-  it('a mesh provider without builtin queries in Vireo says so', () => {
-    expect(() => builtinQuery('request-success-rate', 'skipper')).toThrow(
-      /builtin metrics for provider skipper are not in Vireo yet; use a MetricTemplate/,
-    );
+  it('a metric that is not builtin says so', () => {
     expect(() => builtinQuery('error-rate', 'istio')).toThrow(/error-rate is not a builtin metric/);
+  });
+});
+
+describe('renderBuiltinQuery', () => {
+  it.each<[string, string, CanaryScope, string]>([
+    [
+      'skipper: the route id with non-word characters as _ (Flagger encodeModelForSkipper)',
+      'skipper',
+      { namespace: 'my-ns', target: 'pod.info', ingress: 'pod-ingress' },
+      'sum(rate(skipper_serve_route_duration_seconds_sum{route=~"kube(ew)?_my_ns__pod_ingress_canary__.*__pod_info_canary(_[0-9]+)?"}[1m])) / sum(rate(skipper_serve_route_duration_seconds_count{route=~"kube(ew)?_my_ns__pod_ingress_canary__.*__pod_info_canary(_[0-9]+)?"}[1m])) * 1000',
+    ],
+    [
+      'apisix: namespace, route and target',
+      'apisix',
+      { namespace: 'test', target: 'podinfo', route: 'web' },
+      'histogram_quantile(0.99, sum(rate(apisix_http_latency_bucket{type=~"request",route=~"test_web-podinfo-canary_.+"}[1m])) by (le))',
+    ],
+    [
+      'knative: the revision as route',
+      'knative',
+      { namespace: 'test', target: 'hello', route: 'hello-00002' },
+      'histogram_quantile(0.99, sum(rate(envoy_cluster_upstream_rq_time_bucket{envoy_cluster_name=~"test/hello-00002"}[1m])) by (le))',
+    ],
+  ])('%s', (_name, mesh, sc, expected) => {
+    expect(renderBuiltinQuery('request-duration', mesh, request({ interval: '1m' }), 'c', sc)).toBe(expected);
   });
 });
 
@@ -217,6 +239,31 @@ describe('Flagger checks against a real Prometheus', () => {
       { service: 'test-podinfo-primary-x@kubernetescrd', le: '+Inf', code: '500' },
       50,
     );
+    // Skipper: 95 % non-5xx on the canary route (ingress podinfo-ingress -> podinfo_ingress), mean 50 ms.
+    const route = { route: 'kube_test__podinfo_ingress_canary__podinfo_example_org____podinfo_canary' };
+    exporter.rate('skipper_response_duration_seconds_bucket', { ...route, code: '200', le: '+Inf' }, 19);
+    exporter.rate('skipper_response_duration_seconds_bucket', { ...route, code: '503', le: '+Inf' }, 1);
+    exporter.rate(
+      'skipper_response_duration_seconds_bucket',
+      { route: 'kube_test__podinfo_ingress__podinfo_example_org____podinfo', code: '500', le: '+Inf' },
+      50,
+    );
+    exporter.rate('skipper_serve_route_duration_seconds_sum', route, 1);
+    exporter.rate('skipper_serve_route_duration_seconds_count', route, 20);
+    // APISIX: 80 % non-5xx; latency (ms) 98 % within 100, all within 500 -> p99 300 ms.
+    const apisix = { route: 'test_podinfo-podinfo-canary_rule1' };
+    exporter.rate('apisix_http_status', { ...apisix, code: '200' }, 8);
+    exporter.rate('apisix_http_status', { ...apisix, code: '502' }, 2);
+    for (const [le, perSecond] of [
+      ['100', 98],
+      ['500', 100],
+      ['+Inf', 100],
+    ] as const)
+      exporter.rate('apisix_http_latency_bucket', { ...apisix, type: 'request', le }, perSecond);
+    // Knative: the revision's Envoy cluster, 75 % non-5xx.
+    const knative = { envoy_cluster_name: 'test/podinfo-00002' };
+    exporter.rate('envoy_cluster_upstream_rq', { ...knative, envoy_response_code: '200' }, 3);
+    exporter.rate('envoy_cluster_upstream_rq', { ...knative, envoy_response_code: '503' }, 1);
     prom = await startPrometheus({ targets: [exporter.target] });
   });
   // The first scrape comes ~5 s after Prometheus starts: tests that need data wait for it (bounded).
@@ -291,13 +338,25 @@ describe('Flagger checks against a real Prometheus', () => {
   describe('builtin metrics', () => {
     const builtin = new FlaggerBuiltinCheckProvider();
 
-    it.each([
-      ['istio', 'request-success-rate', 99],
-      ['traefik', 'request-success-rate', 90],
-    ])('%s %s', async (mesh, name, expected) => {
+    it.each<[string, string, Partial<CanaryScope>, number]>([
+      ['istio', 'request-success-rate', {}, 99],
+      ['traefik', 'request-success-rate', {}, 90],
+      ['skipper', 'request-success-rate', { ingress: 'podinfo-ingress' }, 95],
+      ['skipper', 'request-duration', { ingress: 'podinfo-ingress' }, 50],
+      ['apisix', 'request-success-rate', {}, 80],
+      ['apisix', 'request-duration', {}, 300],
+      ['knative', 'request-success-rate', { route: 'podinfo-00002' }, 75],
+    ])('%s %s', async (mesh, name, over, expected) => {
       await scraped();
-      const r = await builtin.check(request({ name }), ctx({ meshProvider: mesh }));
-      expect('value' in r && r.value).toBeCloseTo(expected, 6);
+      const r = await builtin.check(request({ name }), ctx({ meshProvider: mesh, ...over }));
+      const value = 'value' in r ? r.value : Number.NaN;
+      if (name === 'request-success-rate') expect(value).toBeCloseTo(expected, 6);
+      else {
+        // Whole milliseconds, truncated as Flagger does: 49.999… reads 49.
+        expect(Number.isInteger(value)).toBe(true);
+        expect(value).toBeGreaterThanOrEqual(expected - 1);
+        expect(value).toBeLessThanOrEqual(expected);
+      }
     });
 
     it('istio request-duration: p99 in whole milliseconds', async () => {
@@ -321,10 +380,12 @@ describe('Flagger checks against a real Prometheus', () => {
       (['request-success-rate', 'request-duration'] as const).map((m) => [o, m] as const),
     );
     it.each(all)('%s %s parses', async (observer, metric) => {
-      const query = renderTemplate(
-        BUILTIN_QUERIES[observer][metric],
-        templateModel(request({ name: metric }), 'c', { namespace: 'nowhere', target: 'none' }),
-      );
+      const mesh = observer === 'http' ? 'kubernetes' : observer;
+      const query = renderBuiltinQuery(metric, mesh, request({ name: metric }), 'c', {
+        namespace: 'nowhere',
+        target: 'none',
+      });
+      expect(query).not.toMatch(/\{\{|\}\}/);
       const res = await fetch(`${prom.url}/api/v1/query?${new URLSearchParams({ query })}`);
       const body = (await res.json()) as { status: string; error?: string };
       expect(body.error).toBeUndefined();

@@ -7,9 +7,12 @@
  *   (`{{ namespace }}`, `{{ target }}`, `{{ interval }}`, `{{ variables.x }}`…, promql-template.ts),
  *   whitespace collapsed, and sent as Flagger sends it: GET `/api/v1/query`, 5 s timeout, bearer
  *   `token` or `username`/`password` from the template's Secret, `headers`, `insecureSkipVerify`.
+ *   That is all the TLS and credentials Flagger has: the MetricTemplate CRD has no CA or client
+ *   certificate field and its Prometheus client reads no other Secret key, so neither does Vireo.
  * - `FlaggerBuiltinCheckProvider` (type `builtin`): `request-success-rate` (percent of non-5xx) and
  *   `request-duration` (milliseconds) with the PromQL Flagger uses for the Canary's mesh provider
- *   (`BUILTIN_QUERIES`), against the Canary's `metricsServer` or the controller's default.
+ *   (`BUILTIN_QUERIES`: every observer Flagger has, Skipper, APISIX and Knative included), against
+ *   the Canary's `metricsServer` or the controller's default.
  *
  * The value of a check is one sample of the answer; an empty answer or NaN is `no values found`, the
  * error Flagger halts advancement on. Everything else that fails (connection, HTTP, JSON, a range
@@ -53,7 +56,7 @@ export interface CanaryScope {
   service?: string;
   /** `spec.ingressRef.name` (default: the target). */
   ingress?: string;
-  /** `spec.routeRef.name` (default: the target). */
+  /** `spec.routeRef.name` (default: the target); for Knative the latest created revision. */
   route?: string;
   /** `spec.provider` or the controller's mesh provider (builtin metrics; default istio). */
   meshProvider?: string;
@@ -200,6 +203,9 @@ export type Observer =
   | 'appmesh'
   | 'kuma'
   | 'osm'
+  | 'skipper'
+  | 'apisix'
+  | 'knative'
   | 'http';
 
 export type BuiltinMetric = (typeof BUILTIN_METRICS)[number];
@@ -222,14 +228,38 @@ const POD =
 const KUMA = 'service=~"{{ target }}-canary_{{ namespace }}_svc_[0-9a-zA-Z-]+"';
 const OSM =
   'destination_namespace="{{ namespace }}",destination_kind="Deployment",destination_name="{{ target }}"';
+// Flagger builds Skipper's route with {{- $route := printf "kube(ew)?_%s__%s_canary__.*__%s_canary(_[0-9]+)?"
+// namespace ingress service }}; the same text with the fields inline (Vireo's templates have no printf).
+const SKIPPER =
+  'route=~"kube(ew)?_{{ namespace }}__{{ ingress }}_canary__.*__{{ service }}_canary(_[0-9]+)?"';
+const APISIX = 'route=~"{{ namespace }}_{{ route }}-{{ target }}-canary_.+"';
+const KNATIVE = 'envoy_cluster_name=~"{{ namespace }}/{{ route }}"';
+
+/** Skipper route ids have every non-word character as `_` (Flagger's encodeModelForSkipper). */
+const skipperModel = (m: TemplateModel): TemplateModel => {
+  const enc = (v: string | undefined) => (v === undefined ? v : v.replace(/\W/g, '_'));
+  const out: TemplateModel = { ...m };
+  for (const k of ['name', 'namespace', 'target', 'service', 'ingress'] as const) {
+    const v = enc(m[k]);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+};
+
+export interface BuiltinQueries {
+  'request-success-rate': string;
+  'request-duration': string;
+  /** Turns the query's value into milliseconds (Flagger then truncates to whole milliseconds). */
+  durationScale: number;
+  /** Rewrites the model before rendering (Skipper's route-id encoding). */
+  model?: (m: TemplateModel) => TemplateModel;
+}
 
 /**
- * The builtin queries per observer (flagger.md §1.5). `durationScale` turns the query's value into
- * milliseconds (Flagger then truncates to whole milliseconds).
+ * The builtin queries per observer (flagger.md §1.5; Skipper, APISIX and Knative checked against
+ * upstream `pkg/metrics/observers/{skipper,apisix,knative}.go`).
  */
-export const BUILTIN_QUERIES: Readonly<
-  Record<Observer, { 'request-success-rate': string; 'request-duration': string; durationScale: number }>
-> = {
+export const BUILTIN_QUERIES: Readonly<Record<Observer, BuiltinQueries>> = {
   istio: {
     'request-success-rate': ratio('istio_requests_total', ISTIO, 'response_code!~"5.*"'),
     'request-duration': p99('istio_request_duration_milliseconds_bucket', ISTIO),
@@ -279,6 +309,27 @@ export const BUILTIN_QUERIES: Readonly<
     'request-duration': p99('osm_request_duration_ms_bucket', OSM),
     durationScale: 1,
   },
+  // Skipper: request-duration is the mean (seconds * 1000), as NGINX.
+  skipper: {
+    'request-success-rate': ratio(
+      'skipper_response_duration_seconds_bucket',
+      `${SKIPPER},le="+Inf"`,
+      'code!~"5.."',
+    ),
+    'request-duration': `sum(rate(skipper_serve_route_duration_seconds_sum{${SKIPPER}}[{{ interval }}])) / sum(rate(skipper_serve_route_duration_seconds_count{${SKIPPER}}[{{ interval }}])) * 1000`,
+    durationScale: 1,
+    model: skipperModel,
+  },
+  apisix: {
+    'request-success-rate': ratio('apisix_http_status', APISIX, 'code!~"5.."'),
+    'request-duration': p99('apisix_http_latency_bucket', `type=~"request",${APISIX}`),
+    durationScale: 1,
+  },
+  knative: {
+    'request-success-rate': ratio('envoy_cluster_upstream_rq', KNATIVE, 'envoy_response_code!~"5.*"'),
+    'request-duration': p99('envoy_cluster_upstream_rq_time_bucket', KNATIVE),
+    durationScale: 1,
+  },
   // Kubernetes and Gateway API canaries: the app's own http_request_duration_seconds (seconds).
   http: {
     'request-success-rate': ratio('http_request_duration_seconds_count', POD, 'status!~"5.*"'),
@@ -287,22 +338,44 @@ export const BUILTIN_QUERIES: Readonly<
   },
 };
 
-/** Mesh providers whose builtin metrics Flagger has but Vireo does not carry yet. */
-const NOT_CARRIED = ['skipper', 'apisix', 'knative'];
+/** Observers chosen by the exact mesh-provider name. */
+const EXACT: ReadonlySet<string> = new Set<Observer>([
+  'linkerd',
+  'nginx',
+  'traefik',
+  'contour',
+  'kuma',
+  'osm',
+  'skipper',
+  'apisix',
+  'knative',
+]);
 
 /**
  * The observer Flagger uses for a mesh provider (`observers/factory.go`): exact names, `appmesh*`,
  * `gloo*`, `gatewayapi*` and `kubernetes` read the app's metrics, anything else falls back to Istio.
  */
-export function observerFor(meshProvider: string | undefined): Observer | { unsupported: string } {
+export function observerFor(meshProvider: string | undefined): Observer {
   const p = meshProvider ?? '';
   if (p.startsWith('appmesh')) return 'appmesh';
   if (p.startsWith('gloo')) return 'gloo';
   if (p.startsWith('gatewayapi') || p === 'kubernetes') return 'http';
-  if (p === 'linkerd' || p === 'nginx' || p === 'traefik' || p === 'contour' || p === 'kuma' || p === 'osm')
-    return p;
-  if (NOT_CARRIED.includes(p)) return { unsupported: p };
+  if (EXACT.has(p)) return p as Observer;
   return 'istio';
+}
+
+/** A builtin metric's query for the Canary's mesh provider, rendered (throws CheckError, TemplateError). */
+export function renderBuiltinQuery(
+  metric: string,
+  meshProvider: string | undefined,
+  request: ResolvedCheck,
+  canary: string,
+  scope: CanaryScope = {},
+): string {
+  const query = builtinQuery(metric, meshProvider);
+  const model = templateModel(request, canary, scope);
+  const rewrite = BUILTIN_QUERIES[observerFor(meshProvider)].model;
+  return renderTemplate(query, rewrite ? rewrite(model) : model);
 }
 
 const isBuiltin = (name: string): name is BuiltinMetric =>
@@ -312,12 +385,7 @@ const isBuiltin = (name: string): name is BuiltinMetric =>
 export function builtinQuery(metric: string, meshProvider: string | undefined): string {
   if (!isBuiltin(metric))
     throw new CheckError(`${metric} is not a builtin metric (builtin: ${BUILTIN_METRICS.join(', ')})`);
-  const observer = observerFor(meshProvider);
-  if (typeof observer !== 'string')
-    throw new CheckError(
-      `builtin metrics for provider ${observer.unsupported} are not in Vireo yet; use a MetricTemplate`,
-    );
-  return BUILTIN_QUERIES[observer][metric];
+  return BUILTIN_QUERIES[observerFor(meshProvider)][metric];
 }
 
 export class FlaggerBuiltinCheckProvider implements CheckProvider {
@@ -328,10 +396,7 @@ export class FlaggerBuiltinCheckProvider implements CheckProvider {
   async check(request: ResolvedCheck, ctx: FlaggerCheckContext): Promise<MetricResult> {
     const scope = ctx.scope ?? this.options.scope ?? {};
     try {
-      const query = renderTemplate(
-        builtinQuery(request.name, scope.meshProvider),
-        templateModel(request, ctx.canary, scope),
-      );
+      const query = renderBuiltinQuery(request.name, scope.meshProvider, request, ctx.canary, scope);
       const address = this.options.addressOverride || scope.metricsServer || DEFAULT_METRICS_SERVER;
       const target: PromTarget = {
         address,
@@ -342,7 +407,7 @@ export class FlaggerBuiltinCheckProvider implements CheckProvider {
       const r = await runCheck(target, query);
       if ('error' in r || request.name !== 'request-duration') return r;
       // Flagger: time.Duration(int64(value)) * time.Millisecond, i.e. whole milliseconds.
-      const scale = BUILTIN_QUERIES[observerFor(scope.meshProvider) as Observer].durationScale;
+      const scale = BUILTIN_QUERIES[observerFor(scope.meshProvider)].durationScale;
       return { value: Math.trunc(r.value * scale) };
     } catch (e) {
       if (e instanceof CheckError || e instanceof TemplateError) return { error: e.message };

@@ -231,7 +231,12 @@ describe('argoQuery: instant and range queries', () => {
 
 describe('PrometheusProvider configuration errors are Error measurements', () => {
   const metric = (prometheus: Record<string, unknown>): Metric => ({ name: 'm', provider: { prometheus } });
-  it.each([
+  const auth = (authentication: Record<string, unknown>) => ({
+    address: 'http://p:9090',
+    query: 'up',
+    authentication,
+  });
+  it.each<[string, Record<string, unknown>, RegExp]>([
     [
       'no address',
       { query: 'up' },
@@ -244,17 +249,50 @@ describe('PrometheusProvider configuration errors are Error measurements', () =>
       /timeout must be a non-negative/,
     ],
     [
-      'sigv4',
-      { address: 'http://p:9090', query: 'up', authentication: { sigv4: { region: 'x' } } },
-      /sigv4 is not supported by Vireo yet/,
+      'sigv4 profile',
+      auth({ sigv4: { region: 'x', profile: 'p' } }),
+      /sigv4.profile: reading a shared-config profile is not supported by Vireo; give credentials in AWS_ACCESS_KEY_ID/,
     ],
     [
-      'oauth2',
-      { address: 'http://p:9090', query: 'up', authentication: { oauth2: { tokenUrl: 'x' } } },
-      /oauth2 is not supported/,
+      'sigv4 roleArn',
+      auth({ sigv4: { roleArn: 'arn:aws:iam::1:role/r' } }),
+      /sigv4.roleArn: assuming a role is not supported by Vireo/,
+    ],
+    [
+      'sigv4 without credentials',
+      auth({ sigv4: { region: 'eu-west-1' } }),
+      /sigv4: no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/,
+    ],
+    [
+      'oauth2 without a secret',
+      auth({ oauth2: { tokenUrl: 'http://idp/token', clientId: 'c' } }),
+      /authentication.oauth2 needs clientSecret$/,
+    ],
+    [
+      'oauth2 without anything',
+      auth({ oauth2: {} }),
+      /authentication.oauth2 needs tokenUrl, clientId, clientSecret$/,
+    ],
+    [
+      'oauth2 token URL',
+      auth({ oauth2: { tokenUrl: 'idp/token', clientId: 'c', clientSecret: 's' } }),
+      /tokenUrl is not an http\(s\) URL/,
+    ],
+    [
+      'two methods',
+      auth({
+        basicAuth: { username: 'u', password: 'p' },
+        oauth2: { tokenUrl: 'http://i/t', clientId: 'c', clientSecret: 's' },
+      }),
+      /authentication: set one method, not basicAuth and oauth2/,
+    ],
+    [
+      'an aps-workspaces address is signed (Argo), so it needs credentials',
+      { address: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1', query: 'up' },
+      /sigv4: no region/,
     ],
   ])('%s', async (_, cfg, expected) => {
-    const p = new PrometheusProvider({ defaultAddress: '' });
+    const p = new PrometheusProvider({ defaultAddress: '', env: {} });
     const o = await p.run(metric(cfg), { now: NOW, run: { name: 'r' } });
     expect(o.phase).toBe('Error');
     expect(o.message).toMatch(expected);

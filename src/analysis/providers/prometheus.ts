@@ -18,10 +18,19 @@
  * offers through the undici package (not a dependency). It follows redirects as Go's client does and
  * bounds the answer; its `Scrubber` blanks credentials out of every message.
  *
+ * Authentication (`authentication`, one method): `basicAuth`; `oauth2` (client credentials,
+ * oauth2.ts: token cached per provider until it expires, a 401 fetches a new one once); `sigv4`
+ * (sigv4.ts: every request signed for service `aps` with the credentials of AWS_ACCESS_KEY_ID,
+ * AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN; region from `sigv4.region`, else AWS_REGION or
+ * AWS_DEFAULT_REGION). As Argo, an address containing `aps-workspaces` is signed even without a
+ * `sigv4` block, when no other method is set.
+ *
  * Differences from Argo, on purpose:
  *   - `timeout: 0` means the default (30 s); Argo would time every query out at once;
- *   - `authentication.sigv4` and `.oauth2` are reported as not supported yet (an Error measurement)
- *     instead of being ignored;
+ *   - `sigv4.profile` and `sigv4.roleArn` are Error measurements (they need the AWS SDK's shared
+ *     config and STS), instead of being honoured;
+ *   - `sigv4` signs whatever the address (Argo: only `aps-workspaces` addresses);
+ *   - setting two authentication methods is an Error measurement;
  *   - native-histogram samples are an error instead of reading as 0.
  */
 import type { Measurement, Metric } from '../../api/argo/analysis.js';
@@ -30,6 +39,8 @@ import type { Observation } from '../../engine/analysis/engine.js';
 import { ExprError, ExprTime, evaluate } from '../../expr/index.js';
 import { HttpError, type HttpResponse, httpRequest, Scrubber } from '../../gates/http.js';
 import type { MeasureContext, MetricProvider } from '../provider.js';
+import { type OAuth2Config, OAuth2Error, OAuth2TokenCache, withBearer } from './oauth2.js';
+import { type AwsCredentials, awsCredentialsFromEnv, awsRegionFromEnv, signV4 } from './sigv4.js';
 
 // -------------------------------------------------------------------------------------------------
 // Answers
@@ -151,8 +162,15 @@ export interface PromTarget {
   method?: 'POST' | 'GET';
   /** The setting named when a certificate is refused (default `insecure: true`, Argo's). */
   insecureHint?: string;
+  /** Bearer tokens from an OAuth2 client-credentials grant, kept in `cache`. */
+  oauth2?: { config: OAuth2Config; cache: OAuth2TokenCache };
+  /** Sign every request with AWS SigV4. */
+  sigv4?: { region: string; service: string; credentials: AwsCredentials };
   signal?: AbortSignal;
 }
+
+/** The AWS service of Amazon Managed Prometheus, which Argo signs for. */
+export const AMP_SERVICE = 'aps';
 
 /** An instant query at `time`, or a range query; times in epoch ms (no `time`: the server's now). */
 export type PromQuery =
@@ -235,27 +253,60 @@ export async function queryPrometheus(target: PromTarget, q: PromQuery): Promise
     maxBodyBytes: MAX_ANSWER_BYTES,
     ...(target.signal ? { signal: target.signal } : {}),
   };
-  const get = () => {
+  const sigv4 = target.sigv4;
+  if (sigv4) scrubber.add(sigv4.credentials.secretAccessKey).add(sigv4.credentials.sessionToken);
+  const send = (method: 'GET' | 'POST', authorization: string | undefined) => {
     const u = new URL(url.href);
-    u.search = params.toString();
-    return httpRequest({ ...common, method: 'GET', url: u.href, headers });
+    let h: [string, string][] = [...headers];
+    if (authorization) h.push(['Authorization', authorization]);
+    let body: string | undefined;
+    if (method === 'GET') u.search = params.toString();
+    else {
+      body = params.toString();
+      h.push(['Content-Type', 'application/x-www-form-urlencoded']);
+    }
+    if (sigv4) {
+      const signed = signV4(
+        { method, url: u, headers: h, ...(body !== undefined ? { body } : {}) },
+        // The real clock, not the measurement's: AWS refuses more than 5 minutes of skew.
+        { ...sigv4, now: new Date() },
+      );
+      scrubber.add(signed.signature).add(signed.authorization);
+      h = signed.headers;
+    }
+    return httpRequest({
+      ...common,
+      method,
+      url: u.href,
+      headers: h,
+      ...(body !== undefined ? { body } : {}),
+    });
+  };
+  const exchange = async (authorization?: string): Promise<HttpResponse> => {
+    if ((target.method ?? 'POST') === 'GET') return send('GET', authorization);
+    const r = await send('POST', authorization);
+    // As Prometheus' Go client: a server (or proxy) that refuses POST is asked again with GET.
+    return r.status === 405 || r.status === 501 ? send('GET', authorization) : r;
   };
 
   let raw: HttpResponse;
   try {
-    if ((target.method ?? 'POST') === 'GET') raw = await get();
-    else {
-      raw = await httpRequest({
-        ...common,
-        method: 'POST',
-        url: url.href,
-        headers: [...headers, ['Content-Type', 'application/x-www-form-urlencoded']],
-        body: params.toString(),
-      });
-      // As Prometheus' Go client: a server (or proxy) that refuses POST is asked again with GET.
-      if (raw.status === 405 || raw.status === 501) raw = await get();
-    }
+    const o = target.oauth2;
+    raw = o
+      ? await withBearer(
+          o.cache,
+          o.config,
+          {
+            timeoutMs: target.timeoutMs,
+            insecure: target.insecure === true,
+            ...(target.signal ? { signal: target.signal } : {}),
+          },
+          scrubber,
+          exchange,
+        )
+      : await exchange();
   } catch (e) {
+    if (e instanceof OAuth2Error) return fail(e.message);
     if (!(e instanceof HttpError)) throw e;
     if (e.code === 'tls')
       return fail(
@@ -298,6 +349,8 @@ export interface PrometheusProviderOptions {
   defaultAddress?: string;
   /** Query this address instead of every metric's own (`vireo analyze --address`). */
   addressOverride?: string;
+  /** Where AWS credentials and region come from (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
 }
 
 interface PromConfig {
@@ -308,8 +361,8 @@ interface PromConfig {
   headers?: { key: string; value: string }[];
   authentication?: {
     basicAuth?: { username?: string; password?: string };
-    sigv4?: unknown;
-    oauth2?: unknown;
+    sigv4?: { region?: string; profile?: string; roleArn?: string };
+    oauth2?: { tokenUrl?: string; clientId?: string; clientSecret?: string; scopes?: string[] };
   };
   rangeQuery?: { start?: string; end?: string; step?: string };
 }
@@ -355,10 +408,50 @@ export function argoQuery(cfg: PromConfig, now: number): PromQuery {
 /** Argo's `warnings` measurement metadata: `"w1", "w2"`. */
 const warningText = (w: readonly string[]) => w.map((x) => `"${x}"`).join(', ');
 
+/** Checks an oauth2 block as Argo needs it: a token URL, client id and secret. */
+function oauth2Config(o: NonNullable<NonNullable<PromConfig['authentication']>['oauth2']>): OAuth2Config {
+  const missing = (['tokenUrl', 'clientId', 'clientSecret'] as const).filter((k) => !o[k]);
+  if (missing.length > 0) throw new ConfigError(`authentication.oauth2 needs ${missing.join(', ')}`);
+  const tokenUrl = o.tokenUrl as string;
+  if (!/^https?:\/\/[^/]/i.test(tokenUrl))
+    throw new ConfigError('authentication.oauth2.tokenUrl is not an http(s) URL');
+  return {
+    tokenUrl,
+    clientId: o.clientId as string,
+    clientSecret: o.clientSecret as string,
+    scopes: o.scopes ?? [],
+  };
+}
+
 export class PrometheusProvider implements MetricProvider {
   readonly type = 'prometheus';
+  /** OAuth2 tokens, kept between measurements. */
+  private readonly tokens = new OAuth2TokenCache();
 
   constructor(private readonly options: PrometheusProviderOptions = {}) {}
+
+  /** SigV4 signing from the environment's credentials (profiles and roles need the AWS SDK). */
+  private sigv4(
+    s: NonNullable<NonNullable<PromConfig['authentication']>['sigv4']>,
+  ): NonNullable<PromTarget['sigv4']> {
+    for (const [field, what] of [
+      ['profile', 'reading a shared-config profile'],
+      ['roleArn', 'assuming a role'],
+    ] as const)
+      if (s[field])
+        throw new ConfigError(
+          `authentication.sigv4.${field}: ${what} is not supported by Vireo; give credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) instead`,
+        );
+    const env = this.options.env ?? process.env;
+    const region = s.region || awsRegionFromEnv(env);
+    if (!region) throw new ConfigError('authentication.sigv4: no region: set sigv4.region (or AWS_REGION)');
+    const credentials = awsCredentialsFromEnv(env);
+    if (!credentials)
+      throw new ConfigError(
+        'authentication.sigv4: no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
+      );
+    return { region, service: AMP_SERVICE, credentials };
+  }
 
   /** Where a metric's queries go, and how (throws ConfigError). */
   target(metric: Metric, signal?: AbortSignal): PromTarget {
@@ -376,18 +469,21 @@ export class PrometheusProvider implements MetricProvider {
     if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0)
       throw new ConfigError('prometheus timeout must be a non-negative number of seconds');
     const auth = cfg.authentication ?? {};
-    if (auth.sigv4 !== undefined) throw new ConfigError('authentication.sigv4 is not supported by Vireo yet');
-    if (auth.oauth2 !== undefined)
-      throw new ConfigError('authentication.oauth2 is not supported by Vireo yet');
-    const basic = auth.basicAuth;
+    const basic =
+      auth.basicAuth && (auth.basicAuth.username || auth.basicAuth.password) ? auth.basicAuth : undefined;
+    const methods = [basic && 'basicAuth', auth.oauth2 && 'oauth2', auth.sigv4 && 'sigv4'].filter(Boolean);
+    if (methods.length > 1)
+      throw new ConfigError(`authentication: set one method, not ${methods.join(' and ')}`);
+    // Argo signs Amazon Managed Prometheus addresses even without a sigv4 block.
+    const sigv4 = auth.sigv4 ?? (methods.length === 0 && address.includes('aps-workspaces') ? {} : undefined);
     return {
       address,
       timeoutMs: (timeout === 0 ? DEFAULT_TIMEOUT_SECONDS : timeout) * 1000,
       insecure: cfg.insecure === true,
       headers: cfg.headers ?? [],
-      ...(basic && (basic.username || basic.password)
-        ? { basicAuth: { username: basic.username ?? '', password: basic.password ?? '' } }
-        : {}),
+      ...(basic ? { basicAuth: { username: basic.username ?? '', password: basic.password ?? '' } } : {}),
+      ...(auth.oauth2 ? { oauth2: { config: oauth2Config(auth.oauth2), cache: this.tokens } } : {}),
+      ...(sigv4 ? { sigv4: this.sigv4(sigv4) } : {}),
       method: 'POST',
       ...(signal ? { signal } : {}),
     };

@@ -342,4 +342,24 @@ describe('web provider: secrets never reach messages or logs', () => {
     });
     expect(`${refused.message}\n${log.text()}`).not.toMatch(/cl13nt-s3cr3t|at-0123456789/);
   });
+
+  it('oauth2: a token the API refuses (401) is replaced once, then the measurement succeeds', async () => {
+    const idp = await serve((_r, n) => ({ body: { access_token: `web-token-${n + 1}`, expires_in: 3600 } }));
+    const api = await serve((r) =>
+      r.headers.authorization === 'Bearer web-token-2' ? { body: { ok: true } } : { status: 401 },
+    );
+    const m = metric({
+      url: api.url,
+      jsonPath: '{$.ok}',
+      authentication: {
+        oauth2: { tokenUrl: `${idp.url}/token`, clientId: 'c', clientSecret: 's3cr3t-value' },
+      },
+    } as Web);
+    expect(await webProvider().run(m, ctx())).toMatchObject({ value: true });
+    expect(idp.requests).toHaveLength(2);
+    expect(api.requests.map((r) => r.headers.authorization)).toEqual([
+      'Bearer web-token-1',
+      'Bearer web-token-2',
+    ]);
+  });
 });

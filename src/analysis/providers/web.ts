@@ -12,7 +12,8 @@
  *     the first value it selects; none is an error "result of web metric produced no value".
  *   - `insecure`: skip TLS certificate verification.
  *   - `authentication.basicAuth {username, password}` and `authentication.oauth2 {tokenUrl, clientId,
- *     clientSecret, scopes}` (client-credentials grant; the token is cached until it expires).
+ *     clientSecret, scopes}` (client-credentials grant, oauth2.ts: the token is cached until it
+ *     expires; a 401 answer fetches a new one once).
  * Outcomes: a 2xx JSON answer → `value` (the engine evaluates the conditions); a 2xx answer that is
  * not JSON → the body as a string when no jsonPath is set. Everything else is an Error measurement:
  * no answer, timeout, non-2xx ("received non 2xx response code: 503"), a body that is not JSON
@@ -45,6 +46,7 @@ import {
 } from '../../gates/http.js';
 import type { MeasureContext, MetricProvider } from '../provider.js';
 import { compileJsonPath, JsonPathError } from './jsonpath.js';
+import { type OAuth2Config, OAuth2Error, OAuth2TokenCache, withBearer } from './oauth2.js';
 
 export const WEB_DEFAULT_TIMEOUT_SECONDS = 10;
 export const WEB_DEFAULT_JSON_PATH = '{$}';
@@ -58,15 +60,13 @@ export interface WebProviderOptions {
   maxBodyBytes?: number;
 }
 
-interface CachedToken {
-  token: string;
-  expiresAt: number;
-}
+/** A fixed Authorization value (basic auth), none, or OAuth2 tokens. */
+type Auth = { header?: string } | { oauth2: OAuth2Config };
 
 /** The `web` provider; one instance keeps OAuth2 tokens between measurements. */
 export function webProvider(options: WebProviderOptions = {}): MetricProvider {
   const log = options.log ?? silentLogger;
-  const tokens = new Map<string, CachedToken>();
+  const tokens = new OAuth2TokenCache();
 
   async function measure(metric: Metric, ctx: MeasureContext): Promise<Observation> {
     const t0 = performance.now();
@@ -105,29 +105,45 @@ export function webProvider(options: WebProviderOptions = {}): MetricProvider {
       return error((e as Error).message);
     }
 
-    const headers: [string, string][] = (web.headers ?? []).map((h) => [h.key, h.value]);
+    const userHeaders: [string, string][] = (web.headers ?? []).map((h) => [h.key, h.value]);
+    let auth: Auth;
     try {
-      const auth = await authorization(web, timeoutMs, scrubber, ctx.signal);
-      if (auth) headers.push(['Authorization', auth]);
+      auth = authentication(web, scrubber);
     } catch (e) {
       return error((e as Error).message);
     }
-    if (hasJson) headers.push(['Content-Type', 'application/json']);
-
-    let res: HttpResponse;
-    try {
-      res = await httpRequest({
+    // Authorization after the user's headers (it wins); Content-Type of jsonBody last, as Argo sets it.
+    const send = (authorization: string | undefined) =>
+      httpRequest({
         method,
         url: web.url,
-        headers,
+        headers: [
+          ...userHeaders,
+          ...(authorization ? [['Authorization', authorization] as [string, string]] : []),
+          ...(hasJson ? [['Content-Type', 'application/json'] as [string, string]] : []),
+        ],
         ...(hasBody ? { body: web.body as string } : hasJson ? { body: JSON.stringify(web.jsonBody) } : {}),
         timeoutMs,
         insecure: web.insecure === true,
         maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       });
+
+    let res: HttpResponse;
+    try {
+      res =
+        'oauth2' in auth
+          ? await withBearer(
+              tokens,
+              auth.oauth2,
+              { timeoutMs, insecure: web.insecure === true, ...(ctx.signal ? { signal: ctx.signal } : {}) },
+              scrubber,
+              send,
+            )
+          : await send(auth.header);
     } catch (e) {
-      return error(e instanceof HttpError ? e.message : `${method} ${redactUrl(web.url)}: ${String(e)}`);
+      if (e instanceof OAuth2Error || e instanceof HttpError) return error(e.message);
+      return error(`${method} ${redactUrl(web.url)}: ${String(e)}`);
     }
     const where = `${method} ${redactUrl(web.url)}`;
     if (res.status < 200 || res.status >= 300) {
@@ -164,13 +180,8 @@ export function webProvider(options: WebProviderOptions = {}): MetricProvider {
     return { metric: metric.name, value: found[0], startedAt: ctx.now, finishedAt: at() };
   }
 
-  /** The Authorization header of `authentication`, or undefined; throws with a clean message. */
-  async function authorization(
-    web: WebMetric,
-    timeoutMs: number,
-    scrubber: Scrubber,
-    signal: AbortSignal | undefined,
-  ): Promise<string | undefined> {
+  /** How `authentication` authorizes the request; throws with a clean message. */
+  function authentication(web: WebMetric, scrubber: Scrubber): Auth {
     const a = web.authentication as
       | {
           basicAuth?: { username?: string; password?: string };
@@ -178,67 +189,19 @@ export function webProvider(options: WebProviderOptions = {}): MetricProvider {
           sigv4?: unknown;
         }
       | undefined;
-    if (!a) return undefined;
+    if (!a) return {};
     if (a.sigv4)
       throw new Error('authentication.sigv4 is not supported by the web provider (Argo: prometheus only)');
     if (a.basicAuth) {
       const { username = '', password = '' } = a.basicAuth;
       scrubber.add(password);
-      const value = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
-      scrubber.add(value);
-      return value;
+      const header = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+      scrubber.add(header);
+      return { header };
     }
     const o = a.oauth2;
-    if (!o?.tokenUrl) return undefined;
-    scrubber.add(o.clientSecret);
-    scrubber.addUrl(o.tokenUrl);
-    const key = `${o.tokenUrl}\u0000${o.clientId ?? ''}\u0000${(o.scopes ?? []).join(' ')}`;
-    const cached = tokens.get(key);
-    if (cached && cached.expiresAt > Date.now()) {
-      scrubber.add(cached.token);
-      return `Bearer ${cached.token}`;
-    }
-    const basic = Buffer.from(
-      `${encodeURIComponent(o.clientId ?? '')}:${encodeURIComponent(o.clientSecret ?? '')}`,
-    ).toString('base64');
-    scrubber.add(basic);
-    const form = new URLSearchParams({ grant_type: 'client_credentials' });
-    if (o.scopes?.length) form.set('scope', o.scopes.join(' '));
-    const where = `OAuth2 token request POST ${redactUrl(o.tokenUrl)}`;
-    let res: HttpResponse;
-    try {
-      res = await httpRequest({
-        method: 'POST',
-        url: o.tokenUrl,
-        headers: [
-          ['Content-Type', 'application/x-www-form-urlencoded'],
-          ['Authorization', `Basic ${basic}`],
-        ],
-        body: form.toString(),
-        timeoutMs,
-        insecure: web.insecure === true,
-        ...(signal ? { signal } : {}),
-      });
-    } catch (e) {
-      throw new Error(e instanceof HttpError ? `OAuth2 token request failed: ${e.message}` : String(e));
-    }
-    let token: string | undefined;
-    let expiresIn: number | undefined;
-    try {
-      const j = JSON.parse(res.body) as { access_token?: unknown; expires_in?: unknown };
-      if (typeof j.access_token === 'string') token = j.access_token;
-      if (typeof j.expires_in === 'number') expiresIn = j.expires_in;
-    } catch {
-      // handled below
-    }
-    if (token) scrubber.add(token);
-    if (res.status < 200 || res.status >= 300 || !token)
-      throw new Error(
-        `${where}: ${res.status >= 200 && res.status < 300 ? 'no access_token in the answer' : `HTTP ${res.status}`}${res.body ? ` (${scrubber.scrub(excerpt(res.body, 200))})` : ''}`,
-      );
-    // Renew 10 s early (as golang.org/x/oauth2's expiryDelta); no expires_in: reuse for 5 minutes.
-    tokens.set(key, { token, expiresAt: Date.now() + Math.max((expiresIn ?? 300) - 10, 0) * 1000 });
-    return `Bearer ${token}`;
+    if (!o?.tokenUrl) return {};
+    return { oauth2: { ...o, tokenUrl: o.tokenUrl } };
   }
 
   return {
