@@ -11,6 +11,7 @@ import { type Command, Option } from 'commander';
 import { type Diagnostic, formatDiagnostic } from '../../api/diagnostics.js';
 import { parseGoDuration } from '../../api/duration.js';
 import { runDemoScript, startDemo } from '../../demo/local.js';
+import { runLoad } from '../../loadtester/load.js';
 import type { LocalRouter } from '../../platforms/local/router/router.js';
 import { RuntimeClient, startApi } from '../../platforms/local/runtime/api.js';
 import { LocalRuntime, readRuntimeInfo, UserError } from '../../platforms/local/runtime/runtime.js';
@@ -335,12 +336,9 @@ export function registerLocal(program: Command, io: Io, setCode: (n: number) => 
     program.command('logs').description("Print the output of a rollout's replicas (newest version first)."),
   )
     .argument('<rollout>')
-    .option(
-      '--version <hash|role>',
-      'only this version (a pod-template hash, or stable/canary/active/preview)',
-    )
+    .option('--only <hash|role>', 'only this version (a pod-template hash, or stable/canary/active/preview)')
     .option('--tail <n>', 'the last N lines of each replica', '50')
-    .action(async (rollout: string, o: Common & { version?: string; tail: string }) => {
+    .action(async (rollout: string, o: Common & { only?: string; tail: string }) => {
       const dir = o.stateDir ?? defaultStateDir();
       const tail = Number(o.tail);
       if (!Number.isInteger(tail) || tail < 0) throw new UsageError(`--tail ${o.tail}: a number of lines`);
@@ -352,9 +350,9 @@ export function registerLocal(program: Command, io: Io, setCode: (n: number) => 
         )
       ).body;
       const versions = v.versions.filter(
-        (x) => !o.version || x.hash === o.version || x.roles.includes(o.version as never),
+        (x) => !o.only || x.hash === o.only || x.roles.includes(o.only as never),
       );
-      if (versions.length === 0) throw new UserError(`no version ${o.version} of rollout ${rollout}`);
+      if (versions.length === 0) throw new UserError(`no version ${o.only} of rollout ${rollout}`);
       for (const x of versions) {
         const logDir = path.join(dir, 'logs', `${o.namespace}.${rollout}-${x.hash}`);
         if (!existsSync(logDir)) continue;
@@ -418,19 +416,32 @@ export function registerLocal(program: Command, io: Io, setCode: (n: number) => 
           startedAt: new Date().toISOString(),
         });
         const flags = o.stateDir ? ` --state-dir ${o.stateDir}` : '';
+        // A steady load, so the analysis has traffic to judge and the split shows in the metrics.
+        const stopLoad = new AbortController();
+        const load = runLoad({
+          url: `${demo.appUrl}/color`,
+          concurrency: 4,
+          rate: 20,
+          durationMs: 365 * 24 * 3_600_000,
+          timeoutMs: 10_000,
+          signal: stopLoad.signal,
+        });
         io.out(
           [
-            `The demo is running: rollouts-demo at blue, answering on ${demo.appUrl} (try: curl ${demo.appUrl}/color).`,
+            `The demo is running: rollouts-demo at blue on ${demo.appUrl} (try: curl ${demo.appUrl}/color), with a steady load of 20 req/s.`,
             'In another terminal:',
             `  vireo get rollout rollouts-demo --watch${flags}`,
-            `  vireo set image rollouts-demo rollouts-demo=argoproj/rollouts-demo:green${flags}   # a good release: promoted step by step`,
-            `  vireo set image rollouts-demo rollouts-demo=argoproj/rollouts-demo:bad-red${flags}  # then make it fail: curl -X POST <replica>/config`,
-            `  vireo abort rollouts-demo${flags}   |   vireo promote rollouts-demo${flags}   |   vireo undo rollouts-demo${flags}`,
+            `  vireo set image rollouts-demo rollouts-demo=argoproj/rollouts-demo:green${flags}       # a good release, promoted step by step`,
+            `  vireo set image rollouts-demo rollouts-demo=argoproj/rollouts-demo:bad-yellow${flags}  # half its answers are errors: aborted by the analysis`,
+            `  vireo promote rollouts-demo${flags}  |  vireo abort rollouts-demo${flags}  |  vireo retry rollouts-demo${flags}  |  vireo undo rollouts-demo${flags}`,
+            `  curl ${demo.api.url}/metrics   # what the proxy counted, per version`,
             'Stop with Ctrl-C.',
             '',
           ].join('\n'),
         );
         await untilSignal();
+        stopLoad.abort();
+        await load.catch(() => undefined);
         await demo.close();
         setCode(ExitCode.ok);
       },

@@ -1,0 +1,235 @@
+/**
+ * End-to-end tests of the local runtime with real replica processes (the demo service), the real
+ * proxy and real HTTP traffic, driven through the API and the CLI as a user would.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { demoServerCommand, runDemoScript } from '../../../demo/local.js';
+import { runCli } from '../../../testing/cli.js';
+import type { ReleaseView } from '../../../views/release.js';
+import { type ApiServer, startApi } from './api.js';
+import { LocalRuntime } from './runtime.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
+});
+
+async function runtime(): Promise<{
+  rt: LocalRuntime;
+  api: ApiServer;
+  dir: string;
+  cli: (...a: string[]) => ReturnType<typeof runCli>;
+}> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'vireo-rt-'));
+  const rt = await LocalRuntime.start({ stateDir: dir, stopDelayMs: 200, gracePeriodMs: 5_000 });
+  const api = await startApi(rt, { host: '127.0.0.1', port: 0 });
+  cleanups.push(async () => {
+    await api.close();
+    await rt.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { rt, api, dir, cli: (...a: string[]) => runCli([...a, '--server', api.url, '--state-dir', dir]) };
+}
+
+async function until(
+  rt: LocalRuntime,
+  name: string,
+  ok: (v: ReleaseView) => boolean,
+  ms = 30_000,
+): Promise<ReleaseView> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = rt.view('default', name);
+    if (ok(v)) return v;
+    if (Date.now() > end)
+      throw new Error(`timeout: ${JSON.stringify({ phase: v.phase, message: v.message, step: v.step })}`);
+    await sleep(50);
+  }
+}
+
+const [program, ...programArgs] = demoServerCommand();
+const container = (image: string) => ({
+  name: 'app',
+  image,
+  command: [program],
+  args: programArgs,
+  readinessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 1 },
+});
+const service = (name: string) => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name, annotations: { 'vireo.dev/port': '0' } },
+  spec: { selector: { app: 'web' }, ports: [{ port: 80 }] },
+});
+const rolloutYaml = (strategy: unknown, image: string, services: string[]) =>
+  [
+    {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Rollout',
+      metadata: { name: 'web' },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: 'web' } },
+        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [container(image)] } },
+        strategy,
+      },
+    },
+    ...services.map(service),
+  ]
+    .map((d) => stringify(d))
+    .join('---\n');
+
+async function color(url: string, headers: Record<string, string> = {}): Promise<string> {
+  const r = await fetch(`${url}/color`, { headers });
+  return ((await r.json()) as { color: string }).color;
+}
+
+describe('local runtime, end to end', () => {
+  it('plays seed 000: green promoted step by step, yellow with 50 % errors aborted, no request lost', async () => {
+    const lines: string[] = [];
+    const r = await runDemoScript({ say: (l) => lines.push(l) });
+    expect(r.problems, lines.join('\n')).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(lines.join('\n')).toMatch(
+      /green weight 20 %[\s\S]*green weight 40 %[\s\S]*green weight 60 %[\s\S]*green weight 80 %/,
+    );
+    expect(r.promoteSeconds).toBeLessThan(30);
+    expect(r.abortSeconds).toBeLessThan(30);
+    // Yellow failed requests before the abort, but it was stopped after 4 failed measurements.
+    expect(r.yellowBad).toBeGreaterThan(0);
+    expect(r.yellowBad).toBeLessThan(r.sent / 5);
+    expect(r.sent).toBeGreaterThan(500);
+    expect(r.unanswered).toBe(0);
+  }, 120_000);
+
+  it('blue/green with a manual promote, driven by the CLI', async () => {
+    const { rt, dir, cli } = await runtime();
+    const file = path.join(dir, 'bg.yaml');
+    const strategy = {
+      blueGreen: { activeService: 'web', previewService: 'web-preview', autoPromotionEnabled: false },
+    };
+    writeFileSync(file, rolloutYaml(strategy, 'demo:blue', ['web', 'web-preview']));
+    const applied = await cli('apply', '-f', file);
+    expect(applied.err).toBe('');
+    expect(applied.out).toBe(
+      'rollout.argoproj.io/web created\nservice/web created\nservice/web-preview created\n',
+    );
+    expect((await cli('status', 'web', '--timeout', '30s')).code).toBe(0);
+    await rt.flush();
+    const active = rt.addresses().web as string;
+    const preview = rt.addresses()['web-preview'] as string;
+    expect(await color(active)).toBe('blue');
+
+    expect((await cli('set', 'image', 'web', 'app=demo:green')).out).toBe('rollout "web" image updated\n');
+    await until(
+      rt,
+      'web',
+      (v) =>
+        v.phase === 'Paused' && v.versions.some((x) => x.images[0] === 'demo:green' && x.available === 2),
+    );
+    await sleep(300);
+    expect(await color(preview)).toBe('green');
+    expect(await color(active)).toBe('blue');
+    const got = await cli('get', 'rollout', 'web', '-o', 'json');
+    const view = JSON.parse(got.out) as ReleaseView;
+    expect(view).toMatchObject({ phase: 'Paused', strategy: 'BlueGreen', pauseReasons: ['BlueGreenPause'] });
+    expect(view.versions.map((v) => v.roles)).toEqual([['preview'], ['active']]);
+    const tree = await cli('get', 'rollout', 'web');
+    expect(tree.out).toMatch(/Status:\s+॥ Paused/);
+    expect((await cli('list', 'rollouts')).out).toMatch(/^web\s/m);
+
+    expect((await cli('promote', 'web')).out).toBe("rollout 'web' promoted\n");
+    expect((await cli('status', 'web', '--timeout', '30s')).code).toBe(0);
+    await sleep(300);
+    expect(await color(active)).toBe('green');
+
+    // A bad release aborted by the user: status exits 1 with Argo's message.
+    await cli('set', 'image', 'web', 'app=demo:yellow');
+    await until(rt, 'web', (v) => v.phase === 'Paused');
+    expect((await cli('abort', 'web')).out).toBe("rollout 'web' aborted\n");
+    const status = await cli('status', 'web', '--timeout', '20s');
+    expect(status.code).toBe(1);
+    expect(status.err).toMatch(/The rollout is in a degraded state with message: RolloutAborted/);
+    expect(await color(active)).toBe('green');
+
+    const logs = await cli('logs', 'web', '--only', 'active');
+    expect(logs.err).toBe('');
+    expect(logs.out).toMatch(/vireo demo green listening on/);
+  }, 90_000);
+
+  it('setHeaderRoute and setMirrorRoute: header-matched requests reach the canary, mirrors are counted, both removed on promotion', async () => {
+    const { rt, api, dir, cli } = await runtime();
+    const file = path.join(dir, 'routes.yaml');
+    const strategy = {
+      canary: {
+        stableService: 'web',
+        canaryService: 'web-canary',
+        trafficRouting: {
+          managedRoutes: [{ name: 'header' }, { name: 'mirror' }],
+          istio: { virtualService: { name: 'web-vsvc', routes: ['primary'] } },
+        },
+        steps: [
+          { setCanaryScale: { replicas: 1 } },
+          {
+            setHeaderRoute: {
+              name: 'header',
+              match: [{ headerName: 'X-Canary', headerValue: { exact: 'always' } }],
+            },
+          },
+          { setMirrorRoute: { name: 'mirror', percentage: 100, match: [{ method: { exact: 'GET' } }] } },
+          { pause: {} },
+        ],
+      },
+    };
+    writeFileSync(file, rolloutYaml(strategy, 'demo:blue', ['web', 'web-canary']));
+    const applied = await cli('apply', '-f', file);
+    expect(applied.err).toBe('');
+    await until(rt, 'web', (v) => v.phase === 'Healthy');
+    await cli('set', 'image', 'web', 'app=demo:green');
+    await until(rt, 'web', (v) => v.phase === 'Paused' && v.step?.index === 3);
+    await rt.flush();
+    const url = rt.addresses().web as string;
+    for (let i = 0; i < 5; i++) {
+      expect(await color(url, { 'x-canary': 'always' })).toBe('green');
+      expect(await color(url)).toBe('blue');
+    }
+    await sleep(200);
+    const metrics = await (await fetch(`${api.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /vireo_proxy_mirrored_requests_total\{service="web",backend="canary",version="\w+"\} ([5-9]|\d\d+)/,
+    );
+
+    await cli('promote', 'web', '--full');
+    await until(
+      rt,
+      'web',
+      (v) =>
+        v.phase === 'Healthy' && v.images.some((i) => i.image === 'demo:green' && i.roles.includes('stable')),
+    );
+    await rt.flush();
+    await sleep(200);
+    expect(await color(url)).toBe('green');
+    expect(rt.view('default', 'web').events.map((e) => e.reason)).toContain('RolloutCompleted');
+  }, 90_000);
+
+  it('rejects bad manifests with file, line and field, and keeps running', async () => {
+    const { dir, cli } = await runtime();
+    const file = path.join(dir, 'bad.yaml');
+    writeFileSync(
+      file,
+      'apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata:\n  name: x\nspec:\n  replicas: many\n',
+    );
+    const r = await cli('apply', '-f', file);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/bad\.yaml:6:\d+.*replicas/);
+    const unknown = await cli('promote', 'nothing');
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toMatch(/rollout default\/nothing not found/);
+    expect((await cli('list', 'rollouts')).out).toBe('No rollouts found.\n');
+  });
+});
