@@ -12,6 +12,7 @@ import { type Diagnostic, formatDiagnostic } from '../../api/diagnostics.js';
 import { parseGoDuration } from '../../api/duration.js';
 import { runDemoScript, startDemo } from '../../demo/local.js';
 import { runLoad } from '../../loadtester/load.js';
+import { startNginxRouter } from '../../platforms/local/router/nginx.js';
 import type { LocalRouter } from '../../platforms/local/router/router.js';
 import { RuntimeClient, startApi } from '../../platforms/local/runtime/api.js';
 import { LocalRuntime, readRuntimeInfo, UserError } from '../../platforms/local/runtime/runtime.js';
@@ -89,13 +90,7 @@ function untilSignal(): Promise<string> {
 
 async function routerFor(kind: string, stateDir: string): Promise<LocalRouter | undefined> {
   if (kind === 'vireo') return undefined;
-  if (kind === 'nginx') {
-    const file = '../../platforms/local/router/nginx.js';
-    const mod = (await import(file)) as {
-      startNginxRouter: (o: { dir: string }) => Promise<LocalRouter>;
-    };
-    return mod.startNginxRouter({ dir: path.join(stateDir, 'nginx') });
-  }
+  if (kind === 'nginx') return startNginxRouter({ dir: path.join(stateDir, 'nginx') });
   throw new UsageError(`--router ${kind}: allowed are vireo and nginx`);
 }
 

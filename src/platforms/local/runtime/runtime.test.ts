@@ -9,7 +9,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { demoServerCommand, runDemoScript } from '../../../demo/local.js';
 import { runCli } from '../../../testing/cli.js';
+import { freePort } from '../../../testing/net.js';
+import { ensureCommand } from '../../../testing/system.js';
 import type { ReleaseView } from '../../../views/release.js';
+import { startNginxRouter } from '../router/nginx.js';
 import { type ApiServer, startApi } from './api.js';
 import { LocalRuntime } from './runtime.js';
 
@@ -60,13 +63,13 @@ const container = (image: string) => ({
   args: programArgs,
   readinessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 1 },
 });
-const service = (name: string) => ({
+const service = (name: string, port = 0) => ({
   apiVersion: 'v1',
   kind: 'Service',
-  metadata: { name, annotations: { 'vireo.dev/port': '0' } },
+  metadata: { name, annotations: { 'vireo.dev/port': String(port) } },
   spec: { selector: { app: 'web' }, ports: [{ port: 80 }] },
 });
-const rolloutYaml = (strategy: unknown, image: string, services: string[]) =>
+const rolloutYaml = (strategy: unknown, image: string, services: string[], ports: number[] = []) =>
   [
     {
       apiVersion: 'argoproj.io/v1alpha1',
@@ -79,7 +82,7 @@ const rolloutYaml = (strategy: unknown, image: string, services: string[]) =>
         strategy,
       },
     },
-    ...services.map(service),
+    ...services.map((name, i) => service(name, ports[i] ?? 0)),
   ]
     .map((d) => stringify(d))
     .join('---\n');
@@ -215,6 +218,51 @@ describe('local runtime, end to end', () => {
     await sleep(200);
     expect(await color(url)).toBe('green');
     expect(rt.view('default', 'web').events.map((e) => e.reason)).toContain('RolloutCompleted');
+  }, 90_000);
+
+  it('with nginx as the local router (vireo up --router nginx): weights split real traffic, promotion moves it all', async () => {
+    ensureCommand('nginx', 'nginx');
+    const { rt, dir, cli } = await runtime((d) => startNginxRouter({ dir: path.join(d, 'nginx') }));
+    const [stablePort, canaryPort] = [await freePort(), await freePort()];
+    const file = path.join(dir, 'nginx.yaml');
+    const strategy = {
+      canary: {
+        stableService: 'web',
+        canaryService: 'web-canary',
+        trafficRouting: { nginx: { stableIngress: 'web' } },
+        steps: [{ setWeight: 50 }, { pause: {} }],
+      },
+    };
+    writeFileSync(file, rolloutYaml(strategy, 'demo:blue', ['web', 'web-canary'], [stablePort, canaryPort]));
+    expect((await cli('apply', '-f', file)).code).toBe(0);
+    await until(rt, 'web', (v) => v.phase === 'Healthy');
+    await cli('set', 'image', 'web', 'app=demo:green');
+    await until(rt, 'web', (v) => v.phase === 'Paused' && v.actualWeight === 50);
+    await rt.flush();
+    const url = `http://127.0.0.1:${stablePort}`;
+    const seen = { blue: 0, green: 0 } as Record<string, number>;
+    for (let i = 0; i < 200; i++) {
+      const c = await color(url);
+      seen[c] = (seen[c] ?? 0) + 1;
+    }
+    // 200 draws at 50 %: outside 60..140 has probability below 1e-8.
+    expect(seen.green).toBeGreaterThan(60);
+    expect(seen.green).toBeLessThan(140);
+    expect(await color(`http://127.0.0.1:${canaryPort}`)).toBe('green');
+    await cli('promote', 'web');
+    await until(
+      rt,
+      'web',
+      (v) =>
+        v.phase === 'Healthy' && v.images.some((i) => i.image === 'demo:green' && i.roles.includes('stable')),
+    );
+    await rt.flush();
+    await sleep(300);
+    for (let i = 0; i < 20; i++) expect(await color(url)).toBe('green');
+    // The nginx router counts what it served, per version, for /metrics and the builtin checks.
+    await sleep(300);
+    const served = rt.router.metrics().snapshot({ windowSeconds: 600, service: 'web' });
+    expect(served.reduce((n, x) => n + x.requests, 0)).toBeGreaterThanOrEqual(220);
   }, 90_000);
 
   it('rejects bad manifests with file, line and field, and keeps running', async () => {
