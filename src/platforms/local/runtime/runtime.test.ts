@@ -13,6 +13,7 @@ import { freePort } from '../../../testing/net.js';
 import { ensureCommand } from '../../../testing/system.js';
 import type { ReleaseView } from '../../../views/release.js';
 import { startNginxRouter } from '../router/nginx.js';
+import type { LocalRouter } from '../router/router.js';
 import { type ApiServer, startApi } from './api.js';
 import { LocalRuntime } from './runtime.js';
 
@@ -22,14 +23,19 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
 });
 
-async function runtime(): Promise<{
+async function runtime(router?: (dir: string) => Promise<LocalRouter>): Promise<{
   rt: LocalRuntime;
   api: ApiServer;
   dir: string;
   cli: (...a: string[]) => ReturnType<typeof runCli>;
 }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'vireo-rt-'));
-  const rt = await LocalRuntime.start({ stateDir: dir, stopDelayMs: 200, gracePeriodMs: 5_000 });
+  const rt = await LocalRuntime.start({
+    stateDir: dir,
+    stopDelayMs: 200,
+    gracePeriodMs: 5_000,
+    ...(router ? { router: await router(dir) } : {}),
+  });
   const api = await startApi(rt, { host: '127.0.0.1', port: 0 });
   cleanups.push(async () => {
     await api.close();
@@ -261,6 +267,7 @@ describe('local runtime, end to end', () => {
     for (let i = 0; i < 20; i++) expect(await color(url)).toBe('green');
     // The nginx router counts what it served, per version, for /metrics and the builtin checks.
     await sleep(300);
+    expect(rt.router.kind).toBe('nginx');
     const served = rt.router.metrics().snapshot({ windowSeconds: 600, service: 'web' });
     expect(served.reduce((n, x) => n + x.requests, 0)).toBeGreaterThanOrEqual(220);
   }, 90_000);
