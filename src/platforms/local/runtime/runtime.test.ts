@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { demoServerCommand, runDemoScript } from '../../../demo/local.js';
+import { runLoad } from '../../../loadtester/load.js';
 import { runCli } from '../../../testing/cli.js';
 import { freePort } from '../../../testing/net.js';
 import { ensureCommand } from '../../../testing/system.js';
@@ -271,6 +272,102 @@ describe('local runtime, end to end', () => {
     const served = rt.router.metrics().snapshot({ windowSeconds: 600, service: 'web' });
     expect(served.reduce((n, x) => n + x.requests, 0)).toBeGreaterThanOrEqual(220);
   }, 90_000);
+
+  it('a Flagger Canary with the builtin success rate, applied with its Deployment: promoted, then a bad version rolled back', async () => {
+    const { rt, dir, cli } = await runtime();
+    const port = await freePort();
+    const file = path.join(dir, 'flagger.yaml');
+    const docs = (image: string) =>
+      [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: 'podinfo' },
+          spec: {
+            replicas: 2,
+            selector: { matchLabels: { app: 'podinfo' } },
+            template: { metadata: { labels: { app: 'podinfo' } }, spec: { containers: [container(image)] } },
+          },
+        },
+        {
+          apiVersion: 'flagger.app/v1beta1',
+          kind: 'Canary',
+          metadata: { name: 'podinfo', annotations: { 'vireo.dev/port': String(port) } },
+          spec: {
+            targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'podinfo' },
+            progressDeadlineSeconds: 60,
+            service: { port: 9898 },
+            analysis: {
+              interval: '1s',
+              threshold: 2,
+              maxWeight: 60,
+              stepWeight: 20,
+              metrics: [{ name: 'request-success-rate', thresholdRange: { min: 99 }, interval: '1m' }],
+            },
+          },
+        },
+      ]
+        .map((d) => stringify(d))
+        .join('---\n');
+    writeFileSync(file, docs('demo:blue'));
+    const applied = await cli('apply', '-f', file);
+    expect(applied.out).toBe('deployment.apps/podinfo created\ncanary.flagger.app/podinfo created\n');
+    await until(
+      rt,
+      'podinfo',
+      (v) =>
+        v.phase === 'Healthy' && v.versions.some((x) => x.roles.includes('primary') && x.available === 2),
+    );
+    await rt.flush();
+    const url = `http://127.0.0.1:${port}`;
+    expect(await color(url)).toBe('blue');
+    // Users' traffic, which the builtin request-success-rate reads from the router's counters.
+    const stop = new AbortController();
+    const load = runLoad({
+      url: `${url}/color`,
+      concurrency: 4,
+      rate: 40,
+      durationMs: 120_000,
+      signal: stop.signal,
+    });
+    cleanups.push(async () => {
+      stop.abort();
+      await load.catch(() => undefined);
+    });
+    writeFileSync(file, docs('demo:green'));
+    expect((await cli('apply', '-f', file)).out).toBe(
+      'deployment.apps/podinfo configured\ncanary.flagger.app/podinfo unchanged\n',
+    );
+    const weights = new Set<number>();
+    await until(
+      rt,
+      'podinfo',
+      (v) => {
+        if (v.actualWeight) weights.add(v.actualWeight);
+        return (
+          v.phase === 'Healthy' &&
+          v.images.some((i) => i.image === 'demo:green' && i.roles.includes('primary'))
+        );
+      },
+      60_000,
+    );
+    expect([...weights].sort((a, b) => a - b)).toEqual([20, 40, 60]);
+    await sleep(300);
+    expect(await color(url)).toBe('green');
+    // A bad version (half its answers 500) is rolled back after `threshold` failed checks.
+    writeFileSync(file, docs('demo:bad-yellow'));
+    await cli('apply', '-f', file);
+    const failed = await until(rt, 'podinfo', (v) => v.phase === 'Degraded', 60_000);
+    expect(failed.images.find((i) => i.roles.includes('primary'))?.image).toBe('demo:green');
+    await sleep(300);
+    for (let i = 0; i < 10; i++) expect(await color(url)).toBe('green');
+    const promote = await cli('promote', 'podinfo');
+    expect(promote.code).toBe(1);
+    expect(promote.err).toMatch(/driven by its analysis and webhook gates/);
+    stop.abort();
+    const report = await load;
+    expect(Object.keys(report.errors).filter((m) => !/abort/i.test(m))).toEqual([]);
+  }, 150_000);
 
   it('rejects bad manifests with file, line and field, and keeps running', async () => {
     const { dir, cli } = await runtime();

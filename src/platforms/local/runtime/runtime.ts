@@ -5,11 +5,13 @@
  * only wires observations and actions (ADR 0006, ADR 0010).
  */
 import path from 'node:path';
-import type { MetricProvider, ProviderRegistry } from '../../../analysis/provider.js';
+import { type CheckProvider, type MetricProvider, ProviderRegistry } from '../../../analysis/provider.js';
+import { FlaggerPrometheusCheckProvider } from '../../../analysis/providers/flagger-prometheus.js';
 import { realMetricProviders } from '../../../analysis/providers/index.js';
 import type { AnalysisTemplateSpec } from '../../../api/argo/analysis.js';
 import type { Rollout } from '../../../api/argo/rollout.js';
 import { type Diagnostic, formatDiagnostic } from '../../../api/diagnostics.js';
+import type { Canary } from '../../../api/flagger/canary.js';
 import type { ManifestObject } from '../../../api/kind.js';
 import { checkObjects, type LoadedObject, loadManifests } from '../../../api/load.js';
 import type { TemplateKind } from '../../../engine/analysis/templates.js';
@@ -29,7 +31,15 @@ import { Supervisor, stopLeftoverReplicas } from '../processes/supervisor.js';
 import type { Listener, LocalRouter } from '../router/router.js';
 import { startVireoRouter } from '../router/vireo.js';
 import { openStateDir, pidAlive, StateFileDamagedError, type StateStore } from '../state/store.js';
-import { ArgoRelease } from './argo-release.js';
+import { ArgoRelease, type ReleaseHost } from './argo-release.js';
+import { LocalBuiltinCheckProvider } from './builtin-checks.js';
+import {
+  type DeploymentObject,
+  FlaggerRelease,
+  type FlaggerReleaseRecord,
+  type MetricTemplateObject,
+  newFlaggerRecord,
+} from './flagger-release.js';
 import { releaseListeners, type ServiceObject } from './listeners.js';
 import { type ArgoReleaseRecord, newArgoRecord } from './record.js';
 import { argoReleaseView } from './view.js';
@@ -60,7 +70,14 @@ export interface ApplyResult {
 }
 
 /** Kinds kept as objects (looked up by releases), keyed `kind/namespace/name`. */
-const OBJECT_KINDS = new Set(['AnalysisTemplate', 'ClusterAnalysisTemplate', 'Service', 'Secret']);
+const OBJECT_KINDS = new Set([
+  'AnalysisTemplate',
+  'ClusterAnalysisTemplate',
+  'Service',
+  'Secret',
+  'Deployment',
+  'MetricTemplate',
+]);
 /** Kinds whose job the local router does; accepted and not needed. */
 const ROUTER_KINDS = new Set([
   'Ingress',
@@ -74,6 +91,13 @@ const CLUSTER = '_cluster';
 
 export class UserError extends Error {}
 
+type Release = ArgoRelease | FlaggerRelease;
+
+const withoutStatus = <T extends object>(o: T): T => {
+  const { status: _status, ...rest } = o as T & { status?: unknown };
+  return rest as T;
+};
+
 const keyOf = (kind: string, ns: string, name: string) => `${kind}/${ns}/${name}`;
 const nsOf = (o: ManifestObject) => o.metadata?.namespace ?? 'default';
 
@@ -81,7 +105,8 @@ export class LocalRuntime {
   readonly supervisor: Supervisor;
   readonly router: LocalRouter;
   private readonly objects = new Map<string, ManifestObject>();
-  private readonly releases = new Map<string, ArgoRelease>();
+  private readonly releases = new Map<string, Release>();
+  private readonly checks: ProviderRegistry<CheckProvider>;
   /** Releases whose state file is damaged: kept, never overwritten, shown as errors. */
   private readonly damaged = new Map<string, string>();
   private readonly dirty = new Set<string>();
@@ -103,6 +128,11 @@ export class LocalRuntime {
     this.now = options.now ?? Date.now;
     this.host = options.host ?? '127.0.0.1';
     this.providers = options.providers ?? realMetricProviders();
+    // Flagger's builtin metrics come from the local router's counters, not from a Prometheus.
+    this.checks = new ProviderRegistry<CheckProvider>([
+      new FlaggerPrometheusCheckProvider({}),
+      new LocalBuiltinCheckProvider(() => this.router.metrics()),
+    ]);
     this.router = options.router ?? startVireoRouter();
     this.supervisor = new Supervisor({
       logDir: path.join(store.dir, 'logs'),
@@ -156,8 +186,9 @@ export class LocalRuntime {
     for (const key of await this.store.list('releases/')) {
       const [, ns, name] = key.split('/');
       try {
-        const rec = await this.store.read<ArgoReleaseRecord>(key);
-        if (rec) this.addRelease(rec);
+        const rec = await this.store.read<ArgoReleaseRecord | FlaggerReleaseRecord>(key);
+        if (rec?.dialect === 'flagger') this.addFlagger(rec);
+        else if (rec) this.addRelease(rec);
       } catch (e) {
         if (!(e instanceof StateFileDamagedError)) throw e;
         this.damaged.set(`${ns}/${name}`, e.message);
@@ -168,9 +199,8 @@ export class LocalRuntime {
     this.routesChanged();
   }
 
-  private addRelease(rec: ArgoReleaseRecord): ArgoRelease {
-    const key = `${rec.rollout.metadata?.namespace ?? 'default'}/${rec.rollout.metadata?.name}`;
-    const release = new ArgoRelease(rec, {
+  private hostFor(key: string): ReleaseHost {
+    return {
       now: this.now,
       supervisor: this.supervisor,
       providers: this.providers,
@@ -182,6 +212,23 @@ export class LocalRuntime {
       save: () => this.save(key),
       routesChanged: () => this.routesChanged(),
       log: this.log,
+    };
+  }
+
+  private addRelease(rec: ArgoReleaseRecord): ArgoRelease {
+    const key = `${rec.rollout.metadata?.namespace ?? 'default'}/${rec.rollout.metadata?.name}`;
+    const release = new ArgoRelease(rec, this.hostFor(key));
+    this.releases.set(key, release);
+    return release;
+  }
+
+  private addFlagger(rec: FlaggerReleaseRecord): FlaggerRelease {
+    const key = `${rec.canary.metadata?.namespace ?? 'default'}/${rec.canary.metadata?.name}`;
+    const release = new FlaggerRelease(rec, {
+      ...this.hostFor(key),
+      checks: this.checks,
+      metricTemplate: (ns, name) =>
+        this.objects.get(keyOf('MetricTemplate', ns, name)) as MetricTemplateObject | undefined,
     });
     this.releases.set(key, release);
     return release;
@@ -227,13 +274,16 @@ export class LocalRuntime {
       const listeners: Listener[] = [];
       const problems: string[] = [];
       for (const r of this.releases.values()) {
-        const plan = releaseListeners({
-          rollout: r.record.rollout,
-          router: r.record.router,
-          versions: r.endpoints(),
-          services: this.servicesIn(r.namespace),
-          defaultHost: this.host,
-        });
+        const plan =
+          r instanceof FlaggerRelease
+            ? r.listeners(this.servicesIn(r.namespace), this.host)
+            : releaseListeners({
+                rollout: r.record.rollout,
+                router: r.record.router,
+                versions: r.endpoints(),
+                services: this.servicesIn(r.namespace),
+                defaultHost: this.host,
+              });
         listeners.push(...plan.listeners);
         problems.push(...plan.problems.map((p) => `${r.namespace}/${r.name}: ${p}`));
       }
@@ -267,8 +317,9 @@ export class LocalRuntime {
     diagnostics.push(...checkObjects(objects));
     for (const o of objects) {
       const kind = o.object.kind;
-      if (kind === 'Rollout' || OBJECT_KINDS.has(kind) || ROUTER_KINDS.has(kind)) continue;
-      const flagger = o.object.apiVersion?.startsWith('flagger.app/') || kind === 'Deployment';
+      if (kind === 'Rollout' || kind === 'Canary' || OBJECT_KINDS.has(kind) || ROUTER_KINDS.has(kind))
+        continue;
+      const flagger = o.object.apiVersion?.startsWith('flagger.app/');
       diagnostics.push({
         severity: 'error',
         file: o.file,
@@ -277,8 +328,8 @@ export class LocalRuntime {
         object: `${kind}/${o.object.metadata?.name ?? ''}`,
         path: ['kind'],
         message: flagger
-          ? `${kind}: Flagger releases do not run on the local runtime yet (they run in \`vireo simulate\`); the local runtime runs Argo Rollouts`
-          : `${kind}: the local runtime runs Rollout, AnalysisTemplate, ClusterAnalysisTemplate, Service and Secret (Ingress and mesh routes are the local router's job)`,
+          ? `${kind}: the local runtime runs Flagger's Canary and MetricTemplate (alerts: not yet)`
+          : `${kind}: the local runtime runs Rollout, AnalysisTemplate, ClusterAnalysisTemplate, Canary, MetricTemplate, Deployment (a Canary's target), Service and Secret (Ingress and mesh routes are the local router's job)`,
         code: 'local-unsupported-kind',
       } as Diagnostic);
     }
@@ -296,6 +347,43 @@ export class LocalRuntime {
           code: 'state-damaged',
         } as Diagnostic);
     }
+    for (const o of objects) {
+      if (o.object.kind !== 'Canary' && o.object.kind !== 'Rollout') continue;
+      const ns = nsOf(o.object);
+      const name = o.object.metadata?.name ?? '';
+      const existing = this.releases.get(`${ns}/${name}`);
+      const problem = (message: string, fieldPath: (string | number)[]) =>
+        diagnostics.push({
+          severity: 'error',
+          file: o.file,
+          line: o.locate(fieldPath).line,
+          column: o.locate(fieldPath).column,
+          object: `${o.object.kind}/${name}`,
+          path: fieldPath,
+          message,
+          code: 'local-release',
+        } as Diagnostic);
+      if (existing && existing instanceof FlaggerRelease !== (o.object.kind === 'Canary'))
+        problem(
+          `${ns}/${name} is already a ${existing instanceof FlaggerRelease ? 'Canary' : 'Rollout'} here; delete it first or use another name`,
+          ['metadata', 'name'],
+        );
+      if (o.object.kind === 'Canary') {
+        const ref = (o.object.spec as { targetRef?: { kind?: string; name?: string } } | undefined)
+          ?.targetRef;
+        if (ref?.kind !== 'Deployment')
+          problem(
+            `spec.targetRef.kind: the local runtime runs Deployment targets (got ${ref?.kind ?? 'none'})`,
+            ['spec', 'targetRef', 'kind'],
+          );
+        else if (!this.deploymentFor(ns, ref.name ?? '', objects))
+          problem(`spec.targetRef: Deployment ${ns}/${ref.name} not found; apply it with the Canary`, [
+            'spec',
+            'targetRef',
+            'name',
+          ]);
+      }
+    }
     const errors = diagnostics.filter((d) => d.severity === 'error');
     if (errors.length > 0) return { ok: false, results: [], diagnostics };
     const results: string[] = [];
@@ -309,9 +397,14 @@ export class LocalRuntime {
         results.push(`${label} ignored (the local router does its job)`);
         continue;
       }
+      if (object.kind === 'Canary') {
+        results.push(await this.applyCanary(object as Canary, ns, objects, label));
+        continue;
+      }
       if (object.kind === 'Rollout') {
         const key = `${ns}/${name}`;
-        const existing = this.releases.get(key);
+        const found = this.releases.get(key);
+        const existing = found instanceof ArgoRelease ? found : undefined;
         const incoming = {
           ...(object as Rollout),
           metadata: { ...object.metadata, namespace: ns },
@@ -365,9 +458,67 @@ export class LocalRuntime {
       await this.store.write(`objects/${k}`, stored, { kind: object.kind });
       results.push(`${label} ${prev ? 'configured' : 'created'}`);
       if (object.kind === 'Service') routes = true;
+      if (object.kind === 'Deployment') {
+        // A Deployment applied without its Canary: the Canary that targets it sees the new spec.
+        for (const r of this.releases.values())
+          if (
+            r instanceof FlaggerRelease &&
+            r.namespace === ns &&
+            r.targetName === name &&
+            !objects.some(
+              (x) =>
+                x.object.kind === 'Canary' && nsOf(x.object) === ns && x.object.metadata?.name === r.name,
+            )
+          )
+            r.updateSpec(withoutStatus(r.record.canary), stored as DeploymentObject);
+      }
     }
     if (routes) this.routesChanged();
     return { ok: true, results, diagnostics };
+  }
+
+  private deploymentFor(
+    ns: string,
+    name: string,
+    incoming: readonly LoadedObject[],
+  ): DeploymentObject | undefined {
+    const fresh = incoming.find(
+      (o) => o.object.kind === 'Deployment' && nsOf(o.object) === ns && o.object.metadata?.name === name,
+    );
+    if (fresh)
+      return { ...fresh.object, metadata: { ...fresh.object.metadata, namespace: ns } } as DeploymentObject;
+    return this.objects.get(keyOf('Deployment', ns, name)) as DeploymentObject | undefined;
+  }
+
+  private async applyCanary(
+    object: Canary,
+    ns: string,
+    incoming: readonly LoadedObject[],
+    label: string,
+  ): Promise<string> {
+    const name = object.metadata?.name ?? '';
+    const key = `${ns}/${name}`;
+    const canary = { ...withoutStatus(object), metadata: { ...object.metadata, namespace: ns } } as Canary;
+    const targetName = (canary.spec as { targetRef?: { name?: string } }).targetRef?.name ?? '';
+    const deployment = this.deploymentFor(ns, targetName, incoming) as DeploymentObject;
+    const existing = this.releases.get(key);
+    if (existing instanceof FlaggerRelease) {
+      const canarySame =
+        JSON.stringify({ ...withoutStatus(existing.record.canary), metadata: undefined }) ===
+        JSON.stringify({ ...canary, metadata: undefined });
+      const targetSame = JSON.stringify(existing.record.deployment.spec) === JSON.stringify(deployment.spec);
+      // The Deployment reports its own line; the Canary's says whether the Canary changed.
+      if (!canarySame || !targetSame) existing.updateSpec(canary, deployment);
+      return `${label} ${canarySame ? 'unchanged' : 'configured'}`;
+    }
+    canary.metadata = {
+      ...canary.metadata,
+      creationTimestamp: new Date(this.now()).toISOString(),
+    } as Canary['metadata'];
+    const r = this.addFlagger(newFlaggerRecord(canary, deployment, this.now()));
+    this.save(key);
+    await r.start();
+    return `${label} created`;
   }
 
   /** `vireo delete KIND NAME`. */
@@ -376,7 +527,7 @@ export class LocalRuntime {
     if (k === 'Rollout') {
       const key = `${ns}/${name}`;
       const r = this.releases.get(key);
-      if (!r) throw new UserError(`rollout ${key} not found`);
+      if (!(r instanceof ArgoRelease)) throw new UserError(`rollout ${key} not found`);
       this.releases.delete(key);
       this.dirty.delete(key);
       await this.saving;
@@ -385,6 +536,24 @@ export class LocalRuntime {
       this.routesChanged();
       return `rollout.argoproj.io/${name} deleted`;
     }
+    if (k === 'Canary') {
+      const key = `${ns}/${name}`;
+      const r = this.releases.get(key);
+      if (!(r instanceof FlaggerRelease)) throw new UserError(`canary ${key} not found`);
+      this.releases.delete(key);
+      this.dirty.delete(key);
+      await this.saving;
+      await r.teardown();
+      await this.store.delete(`releases/${key}`);
+      this.routesChanged();
+      return `canary.flagger.app/${name} deleted`;
+    }
+    if (k === 'Deployment')
+      for (const r of this.releases.values())
+        if (r instanceof FlaggerRelease && r.namespace === ns && r.targetName === name)
+          throw new UserError(
+            `deployment ${ns}/${name} is the target of canary ${r.name}; delete the Canary first`,
+          );
     const objKey = keyOf(k, k === 'ClusterAnalysisTemplate' ? CLUSTER : ns, name);
     if (!this.objects.delete(objKey)) throw new UserError(`${k} ${ns}/${name} not found`);
     await this.store.delete(`objects/${objKey}`);
@@ -392,7 +561,7 @@ export class LocalRuntime {
     return `${k.toLowerCase()}/${name} deleted`;
   }
 
-  private release(ns: string, name: string): ArgoRelease {
+  private release(ns: string, name: string): Release {
     const r = this.releases.get(`${ns}/${name}`);
     if (!r) {
       const damaged = this.damaged.get(`${ns}/${name}`);
@@ -412,7 +581,8 @@ export class LocalRuntime {
     return this.viewOf(this.release(ns, name));
   }
 
-  private viewOf(r: ArgoRelease): ReleaseView {
+  private viewOf(r: Release): ReleaseView {
+    if (r instanceof FlaggerRelease) return r.view();
     return argoReleaseView(r.record, (hash) => this.supervisor.status(r.versionName(hash)), r.currentHash());
   }
 
@@ -429,6 +599,10 @@ export class LocalRuntime {
     args: { full?: boolean; toRevision?: number; container?: string; image?: string } = {},
   ): Promise<string> {
     const r = this.release(ns, name);
+    if (r instanceof FlaggerRelease)
+      throw new UserError(
+        `${verb}: a Flagger Canary is driven by its analysis and webhook gates (confirm-promotion, rollback), e.g. through \`vireo loadtester\`'s /gate and /rollback endpoints`,
+      );
     const now = new Date(this.now());
     try {
       switch (verb) {
@@ -533,11 +707,16 @@ export function normalKind(kind: string): string {
     service: 'Service',
     svc: 'Service',
     secret: 'Secret',
+    canary: 'Canary',
+    canarie: 'Canary',
+    deployment: 'Deployment',
+    deploy: 'Deployment',
+    metrictemplate: 'MetricTemplate',
   };
   const found = known[k];
   if (!found)
     throw new UserError(
-      `kind ${kind}: the local runtime has rollout, analysistemplate, clusteranalysistemplate, service and secret`,
+      `kind ${kind}: the local runtime has rollout, canary, analysistemplate, clusteranalysistemplate, metrictemplate, deployment, service and secret`,
     );
   return found;
 }
