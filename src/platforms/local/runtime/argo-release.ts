@@ -245,6 +245,10 @@ export class ArgoRelease {
 
   /** One rollout reconcile; returns the requeue the engine asked for (ms). */
   async reconcile(): Promise<number | undefined> {
+    // The template went back to an existing ReplicaSet (undo): as Argo, it takes the next revision.
+    const current = this.record.versions[this.currentHash()];
+    if (current && Object.values(this.record.versions).some((v) => v.revision > current.revision))
+      current.revision = this.nextRevision();
     const rollout = this.record.rollout;
     const now = this.host.now();
     const observed = this.observe();

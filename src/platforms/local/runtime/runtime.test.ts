@@ -369,6 +369,60 @@ describe('local runtime, end to end', () => {
     expect(Object.keys(report.errors).filter((m) => !/abort/i.test(m))).toEqual([]);
   }, 150_000);
 
+  it('the user verbs: pause, resume, promote, abort, retry, undo, restart (canary without a router: weights by replicas)', async () => {
+    const { rt, dir, cli } = await runtime();
+    const file = path.join(dir, 'verbs.yaml');
+    writeFileSync(
+      file,
+      rolloutYaml({ canary: { steps: [{ setWeight: 50 }, { pause: {} }] } }, 'demo:blue', ['web']),
+    );
+    expect((await cli('apply', '-f', file)).code).toBe(0);
+    await until(rt, 'web', (v) => v.phase === 'Healthy');
+    const image = (v: ReleaseView, role: string) =>
+      v.images.find((i) => i.roles.includes(role as never))?.image;
+
+    await cli('set', 'image', 'web', 'app=demo:green');
+    await until(rt, 'web', (v) => v.phase === 'Paused' && v.step?.index === 1);
+    expect((await cli('pause', 'web')).out).toBe("rollout 'web' paused\n");
+    expect((await cli('resume', 'web')).out).toBe("rollout 'web' resumed\n");
+    // Resuming clears the user's pause, not the step's: it still waits for a promote.
+    await sleep(300);
+    expect(rt.view('default', 'web')).toMatchObject({ phase: 'Paused', pauseReasons: ['CanaryPauseStep'] });
+    await cli('promote', 'web');
+    await until(rt, 'web', (v) => v.phase === 'Healthy' && image(v, 'stable') === 'demo:green');
+
+    await cli('set', 'image', 'web', 'app=demo:yellow');
+    await until(rt, 'web', (v) => v.phase === 'Paused');
+    await cli('abort', 'web');
+    await until(rt, 'web', (v) => v.phase === 'Degraded');
+    expect((await cli('retry', 'web')).out).toBe("rollout 'web' retried\n");
+    await until(rt, 'web', (v) => v.phase === 'Paused' && v.step?.index === 1);
+    await cli('promote', 'web', '--full');
+    await until(rt, 'web', (v) => v.phase === 'Healthy' && image(v, 'stable') === 'demo:yellow');
+
+    // undo: back to the previous revision's template (green), a new revision, through the steps again.
+    expect((await cli('undo', 'web')).out).toBe("rollout 'web' undo\n");
+    await until(
+      rt,
+      'web',
+      (v) =>
+        v.phase === 'Paused' && v.images.some((i) => i.image === 'demo:green' && i.roles.includes('canary')),
+    );
+    await cli('promote', 'web', '--full');
+    const back = await until(rt, 'web', (v) => v.phase === 'Healthy' && image(v, 'stable') === 'demo:green');
+    expect(Math.max(...back.versions.map((v) => v.revision))).toBe(4);
+
+    // restart: every replica replaced by a new process.
+    const before = new Set(back.versions.flatMap((v) => v.pods.map((p) => p.pid)));
+    expect((await cli('restart', 'web')).out).toBe("rollout 'web' restarts\n");
+    const restarted = await until(rt, 'web', (v) => {
+      const pods = v.versions.flatMap((x) => x.pods).filter((p) => p.phase === 'Running' && p.ready);
+      return v.phase === 'Healthy' && pods.length === 2 && pods.every((p) => !before.has(p.pid));
+    });
+    expect(restarted.versions.flatMap((v) => v.pods).length).toBe(2);
+    for (const pid of before) expect(() => process.kill(pid as number, 0)).toThrow();
+  }, 120_000);
+
   it('rejects bad manifests with file, line and field, and keeps running', async () => {
     const { dir, cli } = await runtime();
     const file = path.join(dir, 'bad.yaml');
