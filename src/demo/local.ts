@@ -63,7 +63,10 @@ export function demoManifests(o: DemoManifestOptions): string {
               image: o.image,
               command: [program],
               args,
-              env: [{ name: 'ERROR_RATE', value: String(o.errorRate ?? 0) }],
+              // Without ERROR_RATE the demo service takes it from the tag (`bad-yellow` fails half).
+              ...(o.errorRate !== undefined
+                ? { env: [{ name: 'ERROR_RATE', value: String(o.errorRate) }] }
+                : {}),
               ports: [{ name: 'http', containerPort: 8080 }],
               readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 1 },
             },

@@ -9,6 +9,7 @@
  *   GET  /         a tiny HTML page in the version's colour (errors and latency apply)
  *   GET  /color    {"color":"blue","version":"vireo-demo:blue"} (errors and latency apply)
  *   GET  /healthz  200 "ok" (never slowed down nor failed: it is the readiness/liveness probe)
+ *   GET  /requests {"served": n}: requests to / and /color this replica received
  *   GET  /config   the current {"errorRate","latencyMs"}
  *   POST /config   {"errorRate"?: 0..1, "latencyMs"?: 0..600000}; 400 naming the field when invalid
  */
@@ -172,10 +173,13 @@ export async function startDemo(options: DemoOptions): Promise<DemoServer> {
     return false;
   };
 
+  /** Requests to / and /color received (answered or failed), so tests see what a version got. */
+  let served = 0;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
     const method = req.method ?? 'GET';
     if (path === '/healthz') return send(res, 200, 'ok\n', 'text/plain');
+    if (path === '/requests' && method === 'GET') return send(res, 200, { served });
     if (path === '/config') {
       if (method === 'GET') return send(res, 200, behaviour);
       if (method !== 'POST') return send(res, 405, { error: `${method} /config: allowed are GET and POST` });
@@ -193,11 +197,14 @@ export async function startDemo(options: DemoOptions): Promise<DemoServer> {
       return send(res, 200, behaviour);
     }
     if ((path === '/' || path === '/color') && (method === 'GET' || method === 'HEAD')) {
+      served++;
       if (await misbehave(res)) return;
       if (path === '/color') return send(res, 200, { color, version });
       return send(res, 200, page(color, version), 'text/html');
     }
-    return send(res, 404, { error: `${method} ${path}: not found (try GET /, /color, /healthz, /config)` });
+    return send(res, 404, {
+      error: `${method} ${path}: not found (try GET /, /color, /healthz, /requests, /config)`,
+    });
   };
 
   const server = createServer((req, res) => {

@@ -8,6 +8,7 @@ import {
   type ReplicaSpec,
   Supervisor,
   type SupervisorEvent,
+  stopLeftoverReplicas,
 } from './supervisor.js';
 
 // The replica program: answers with its IMAGE, PORT and pid; /healthz is 200 only while READY_FILE
@@ -278,5 +279,35 @@ describe('Supervisor', () => {
   it('expands $(VAR) as Kubernetes does', () => {
     expect(expand('$(A)-$(B)-$$(A)-$(C', { A: '1', B: '2' })).toBe('1-2-$(A)-$(C');
     expect(expand('$(MISSING)', {})).toBe('$(MISSING)');
+  });
+});
+
+describe('stopLeftoverReplicas (after the runtime was killed)', () => {
+  it.each([
+    ['with their state files', false],
+    ['without a state file (killed between spawn and the state write)', true],
+  ])('stops replicas a previous supervisor left running, %s', async (_what, dropStateFiles) => {
+    const logDir = path.join(dir, 'logs');
+    const first = make();
+    await first.scale('left', spec(), 2);
+    const running = await until('2 running', () => {
+      const p = first.status('left')?.pods.filter((x) => x.pid !== undefined) ?? [];
+      return p.length === 2 && p;
+    });
+    if (dropStateFiles) for (const p of running) unlinkSync(path.join(logDir, 'left', `${p.name}.json`));
+    // The supervisor "dies" without stopping them: its processes are detached and keep running.
+    const stopped = stopLeftoverReplicas(logDir);
+    expect(stopped.sort()).toEqual(running.map((p) => p.pid).sort());
+    await until('both gone', () => running.every((p) => !alive(p.pid as number)));
+    await first.close();
+  });
+
+  it('leaves processes of other state directories alone', async () => {
+    const other = make({ logDir: path.join(dir, 'other-logs') });
+    await other.scale('mine', spec(), 1);
+    const pid = await until('running', () => other.status('mine')?.pods[0]?.pid);
+    expect(stopLeftoverReplicas(path.join(dir, 'logs'))).toEqual([]);
+    expect(alive(pid)).toBe(true);
+    await other.close();
   });
 });

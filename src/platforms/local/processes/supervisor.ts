@@ -649,6 +649,9 @@ export class Supervisor {
     }
     env.PORT = String(r.port);
     env.IMAGE = r.spec.image;
+    // Marks the process as this supervisor's, so a restarted runtime finds it even when it was killed
+    // between spawning it and writing its state file.
+    env[SUPERVISOR_ENV] = this.logDir;
     for (const e of r.spec.env ?? []) {
       if (e.name === 'PORT' || e.name === 'IMAGE') continue; // the supervisor's values win
       env[e.name] = expand(e.value ?? '', env);
@@ -699,8 +702,36 @@ export class Supervisor {
  * orphan holds a port. A pid is only signalled when the process start time recorded with it still
  * matches (Linux /proc), so a reused pid is never hit. Returns the pids stopped.
  */
+export const SUPERVISOR_ENV = 'VIREO_SUPERVISOR';
+
 export function stopLeftoverReplicas(logDir: string): number[] {
   const stopped: number[] = [];
+  // Processes that carry this supervisor's mark (Linux /proc), state file or not.
+  const mark = Buffer.from(`\0${SUPERVISOR_ENV}=${logDir}\0`);
+  let procs: string[] = [];
+  try {
+    procs = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    // Not Linux: the state files below are all there is.
+  }
+  for (const p of procs) {
+    const pid = Number(p);
+    if (pid === process.pid) continue;
+    try {
+      const environ = Buffer.concat([Buffer.from([0]), readFileSync(`/proc/${p}/environ`)]);
+      if (environ.includes(mark)) {
+        killGroup(pid, 'SIGKILL');
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+        stopped.push(pid);
+      }
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
   let versions: string[];
   try {
     versions = readdirSync(logDir);
@@ -725,6 +756,7 @@ export function stopLeftoverReplicas(logDir: string): number[] {
         if (
           typeof pid === 'number' &&
           pid > 1 &&
+          !stopped.includes(pid) &&
           state.procStart &&
           processStartTime(pid) === state.procStart
         ) {
@@ -735,6 +767,13 @@ export function stopLeftoverReplicas(logDir: string): number[] {
         // A damaged or half-written state file: nothing to stop from it.
       }
       rmSync(file, { force: true });
+    }
+    // Half-written state files of a killed runtime.
+    try {
+      for (const f of readdirSync(path.join(logDir, version)))
+        if (f.endsWith('.tmp')) rmSync(path.join(logDir, version, f), { force: true });
+    } catch {
+      // gone
     }
   }
   return stopped;

@@ -91,8 +91,23 @@ export class ArgoRelease {
   async start(): Promise<void> {
     for (const v of Object.values(this.record.versions))
       await this.host.supervisor.scale(this.versionName(v.hash), this.replicaSpec(v.template), v.replicas);
-    for (const name of Object.keys(this.record.runs)) this.wakeRun(name, 0);
     this.wake(0);
+    void this.resumeRunsWhenReady();
+  }
+
+  /**
+   * After a restart the replicas start again; a measurement taken before they are ready would judge
+   * the runtime's restart, not the version. Runs resume once every version is back at its available
+   * replicas (at most 30 s).
+   */
+  private async resumeRunsWhenReady(): Promise<void> {
+    const end = this.host.now() + 30_000;
+    const notReady = () =>
+      Object.values(this.record.versions).some(
+        (v) => (this.host.supervisor.status(this.versionName(v.hash))?.availableReplicas ?? 0) < v.replicas,
+      );
+    while (!this.closed && this.host.now() < end && notReady()) await new Promise((r) => setTimeout(r, 100));
+    for (const name of Object.keys(this.record.runs)) this.wakeRun(name, 0);
   }
 
   close(): void {

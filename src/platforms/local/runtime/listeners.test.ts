@@ -83,6 +83,22 @@ describe('releaseListeners', () => {
     expect(plan.listeners[0]?.routes.weights).toEqual(weights);
   });
 
+  it("a version without ready replicas gets an empty metrics label (the proxy's 503s are not its errors)", () => {
+    const starting = [versions[0]!, { ...versions[1]!, upstreams: [] }];
+    const plan = releaseListeners({
+      rollout: routed,
+      router: router({ weight: 20, selectors: { demo: 'old', 'demo-canary': 'new' } }),
+      versions: starting,
+      services: [svc('demo'), svc('demo-canary')],
+      defaultHost: 'h',
+    });
+    expect(plan.listeners[0]?.routes.backends.map((b) => [b.name, b.version])).toEqual([
+      ['stable', 'old'],
+      ['canary', ''],
+    ]);
+    expect(plan.listeners[1]?.routes.backends.map((b) => b.version)).toEqual(['']);
+  });
+
   it('header and mirror routes go to the canary, ahead of the weights', () => {
     const plan = releaseListeners({
       rollout: routed,

@@ -157,7 +157,7 @@ export function releaseListeners(r: ReleaseRouting): ListenerPlan {
     }
     const host = svc.metadata?.annotations?.[HOST_ANNOTATION] ?? r.defaultHost;
     const perVersion = (vs: readonly VersionEndpoints[], backendName: (v: VersionEndpoints) => string) =>
-      vs.map((v): Backend => ({ name: backendName(v), version: v.hash, upstreams: v.upstreams }));
+      vs.map((v): Backend => ({ name: backendName(v), version: versionLabel(v), upstreams: v.upstreams }));
     if (canary?.trafficRouting && name === canary.stableService && canary.canaryService) {
       const stableVs = selectedVersions(svc, router, r.versions);
       const canarySvc = byName.get(canary.canaryService);
@@ -203,8 +203,15 @@ export function releaseListeners(r: ReleaseRouting): ListenerPlan {
  * their replicas are pooled; the version label is the newest one's, since a backend has one label.
  */
 function merged(role: string, vs: readonly VersionEndpoints[]): Backend[] {
-  if (vs.length === 1) return [{ name: role, version: vs[0]!.hash, upstreams: vs[0]!.upstreams }];
+  const ready = vs.filter((v) => v.upstreams.length > 0);
   return [
-    { name: role, version: vs.map((v) => v.hash).join('+'), upstreams: vs.flatMap((v) => v.upstreams) },
+    { name: role, version: ready.map((v) => v.hash).join('+'), upstreams: vs.flatMap((v) => v.upstreams) },
   ];
 }
+
+/**
+ * The metrics label of a version's backend: its hash, or empty while it has no ready replica, so the
+ * proxy's own "no upstream" answers (while replicas start, e.g. after a runtime restart) are not
+ * counted as the version's errors.
+ */
+const versionLabel = (v: VersionEndpoints): string => (v.upstreams.length > 0 ? v.hash : '');

@@ -208,7 +208,15 @@ describe('local runtime, end to end', () => {
       expect(await color(url, { 'x-canary': 'always' })).toBe('green');
       expect(await color(url)).toBe('blue');
     }
+    // The canary's replica received the mirrored copies of the users' requests (answered by blue).
+    const canaryPod = rt.view('default', 'web').versions.find((v) => v.roles.includes('canary'))?.pods[0];
+    const received = async () =>
+      ((await (await fetch(`http://127.0.0.1:${canaryPod?.port}/requests`)).json()) as { served: number })
+        .served;
+    const before = await received();
+    for (let i = 0; i < 10; i++) expect(await color(url)).toBe('blue');
     await sleep(200);
+    expect((await received()) - before).toBe(10);
     const metrics = await (await fetch(`${api.url}/metrics`)).text();
     expect(metrics).toMatch(
       /vireo_proxy_mirrored_requests_total\{service="web",backend="canary",version="\w+"\} ([5-9]|\d\d+)/,
