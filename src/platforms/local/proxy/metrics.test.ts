@@ -73,6 +73,30 @@ describe('ProxyMetrics', () => {
     expect(m.snapshot({ windowSeconds: 60 })).toEqual([{ ...labels, requests: 0, errors: 0 }]);
   });
 
+  it('a labels object reused, even mutated, between observations counts in the right series', () => {
+    const m = new ProxyMetrics({ now: () => 1_000_000 });
+    const l = { ...labels };
+    m.observe(l, 200, 0.01);
+    m.observe(l, 200, 0.01);
+    l.version = 'v3';
+    m.observe(l, 500, 0.01);
+    m.observe({ ...labels }, 200, 0.01);
+    const snap = m.snapshot({ windowSeconds: 60 });
+    expect(snap.find((s) => s.version === 'v2')).toMatchObject({ requests: 3, errors: 0 });
+    expect(snap.find((s) => s.version === 'v3')).toMatchObject({ requests: 1, errors: 1 });
+  });
+
+  it('a ring slot reused a window later holds only the new second', () => {
+    let now = 500_000;
+    const m = new ProxyMetrics({ now: () => now, windowSeconds: 10 });
+    for (let i = 0; i < 5; i++) m.observe(labels, 500, 0.01);
+    now += 10_000; // the same slot, one window later
+    m.observe(labels, 200, 0.2);
+    expect(m.snapshot({ windowSeconds: 10 })).toEqual([
+      { ...labels, requests: 1, errors: 0, successRate: 1, p99Seconds: expect.closeTo(0.2485, 9) },
+    ]);
+  });
+
   it('histogramQuantile interpolates like PromQL', () => {
     const bounds = [0.1, 0.2, 0.4];
     expect(histogramQuantile(0.5, bounds, [0, 10, 0, 0])).toBeCloseTo(0.15, 10);

@@ -59,7 +59,11 @@ interface Series {
   sum: number;
   count: number;
   mirrored: number;
-  ring: Slot[];
+  /**
+   * One slot per second of the window, at the second modulo the window. Preallocated: a sparse array
+   * falls back to slow dictionary elements.
+   */
+  ring: (Slot | undefined)[];
 }
 
 export class ProxyMetrics {
@@ -74,7 +78,29 @@ export class ProxyMetrics {
     this.now = options.now ?? Date.now;
   }
 
+  /**
+   * The proxy passes the same labels object for every request to a backend: remembering the series
+   * per object skips building the key string and hashing it. The fields are compared, so a caller
+   * that mutates its labels object still lands in the right series.
+   */
+  private readonly byObject = new WeakMap<SeriesLabels, Series>();
+
   private get(labels: SeriesLabels): Series {
+    const known = this.byObject.get(labels);
+    if (
+      known !== undefined &&
+      known.labels.service === labels.service &&
+      known.labels.backend === labels.backend &&
+      known.labels.version === labels.version
+    ) {
+      return known;
+    }
+    const s = this.lookup(labels);
+    this.byObject.set(labels, s);
+    return s;
+  }
+
+  private lookup(labels: SeriesLabels): Series {
     const key = `${labels.service}\u0000${labels.backend}\u0000${labels.version}`;
     let s = this.series.get(key);
     if (!s) {
@@ -85,7 +111,7 @@ export class ProxyMetrics {
         sum: 0,
         count: 0,
         mirrored: 0,
-        ring: [],
+        ring: new Array<Slot | undefined>(this.windowSeconds),
       };
       this.series.set(key, s);
     }
@@ -110,9 +136,15 @@ export class ProxyMetrics {
     const second = Math.floor(this.now() / 1000);
     const idx = ((second % this.windowSeconds) + this.windowSeconds) % this.windowSeconds;
     let slot = s.ring[idx];
-    if (!slot || slot.second !== second) {
+    if (!slot) {
       slot = { second, total: 0, errors: 0, buckets: new Uint32Array(this.buckets.length + 1) };
       s.ring[idx] = slot;
+    } else if (slot.second !== second) {
+      // Reuse the slot a window ago: no allocation once the ring is full.
+      slot.second = second;
+      slot.total = 0;
+      slot.errors = 0;
+      slot.buckets.fill(0);
     }
     slot.total++;
     if (code >= 500 && code <= 599) slot.errors++;

@@ -397,3 +397,145 @@ describe('graceful changes', () => {
     await expect(inflight).rejects.toThrow();
   });
 });
+
+describe('relaying', () => {
+  /** An upstream whose handler is given; closed after the test. */
+  async function upstream(handler: http.RequestListener): Promise<number> {
+    const server = http.createServer(handler);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(
+      () =>
+        new Promise<void>((r) => {
+          server.close(() => r());
+          server.closeAllConnections();
+        }),
+    );
+    return (server.address() as AddressInfo).port;
+  }
+
+  const only = (port: number): RouteConfig => ({
+    backends: [{ name: 'web', version: 'v1', upstreams: [{ host: '127.0.0.1', port }] }],
+    weights: { web: 1 },
+  });
+
+  it('drops hop-by-hop headers and those Connection names, both ways; appends X-Forwarded-For', async () => {
+    const seen: http.IncomingHttpHeaders[] = [];
+    const port = await upstream((req, res) => {
+      seen.push(req.headers);
+      res.writeHead(200, {
+        connection: 'x-up-hop',
+        'x-up-hop': 'no',
+        'x-answer': 'yes',
+        'content-length': 2,
+      });
+      res.end('ok');
+    });
+    const p = await proxy({ routes: only(port) });
+    const send = (connection: string) =>
+      new Promise<http.IncomingMessage>((resolve, reject) => {
+        http
+          .get(
+            `${p.url}/`,
+            {
+              agent: clientAgent,
+              headers: {
+                connection,
+                'x-hop': 'no',
+                'x-other': 'kept?',
+                'x-end': 'yes',
+                te: 'trailers',
+                'x-forwarded-for': '10.0.0.1',
+              },
+            },
+            (res) => {
+              res.resume();
+              res.on('end', () => resolve(res));
+            },
+          )
+          .on('error', reject);
+      });
+    const first = await send('keep-alive, X-Hop');
+    const second = await send('keep-alive, x-other');
+    expect(seen[0]).toMatchObject({
+      'x-end': 'yes',
+      'x-other': 'kept?',
+      'x-forwarded-for': '10.0.0.1, 127.0.0.1',
+    });
+    expect(seen[0]).not.toHaveProperty('x-hop');
+    expect(seen[0]).not.toHaveProperty('te');
+    // The second request lists another name: the first one's list must not be reused.
+    expect(seen[1]).toMatchObject({ 'x-end': 'yes', 'x-hop': 'no' });
+    expect(seen[1]).not.toHaveProperty('x-other');
+    for (const r of [first, second]) {
+      expect(r.headers['x-answer']).toBe('yes');
+      expect(r.headers).not.toHaveProperty('x-up-hop');
+    }
+  });
+
+  it('streams a large answer to a slow reader and a large request body to the upstream, intact', async () => {
+    const big = Buffer.alloc(8 * 1024 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 31) % 251;
+    let received = 0;
+    const port = await upstream((req, res) => {
+      req.on('data', (c: Buffer) => {
+        received += c.length;
+      });
+      req.on('end', () => {
+        res.writeHead(200, { 'content-length': big.length });
+        // Several writes, so the proxy relays many chunks and meets backpressure.
+        for (let off = 0; off < big.length; off += 256 * 1024) res.write(big.subarray(off, off + 256 * 1024));
+        res.end();
+      });
+    });
+    const p = await proxy({ routes: only(port), maxBufferedBody: 1024 });
+    const body = await new Promise<Buffer>((resolve, reject) => {
+      const req = http.request(`${p.url}/upload`, { method: 'POST', agent: clientAgent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => {
+          chunks.push(c);
+          // A slow reader: pause now and then so the proxy's writes back up.
+          if (chunks.length % 8 === 0) {
+            res.pause();
+            setTimeout(() => res.resume(), 5);
+          }
+        });
+        res.on('end', () => resolve(Buffer.concat(chunks)));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      for (let i = 0; i < 64; i++) req.write(Buffer.alloc(32 * 1024, i)); // 2 MiB, chunked: streamed
+      req.end();
+    });
+    expect(received).toBe(2 * 1024 * 1024);
+    expect(body.equals(big)).toBe(true);
+    await waitFor(() => p.inFlight() === 0);
+  });
+
+  it('a client hanging up mid-answer stops the upstream request', async () => {
+    let upstreamClosedEarly = false;
+    const port = await upstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first chunk\n');
+      const t = setInterval(() => res.write('more\n'), 10);
+      res.on('close', () => {
+        clearInterval(t);
+        upstreamClosedEarly = !res.writableFinished;
+      });
+    });
+    const p = await proxy({ routes: only(port) });
+    await new Promise<void>((resolve, reject) => {
+      const req = http.get(`${p.url}/`, { agent: new http.Agent() }, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', () => {});
+      setTimeout(() => reject(new Error('no first chunk')), 2000);
+    });
+    await waitFor(() => upstreamClosedEarly && p.inFlight() === 0);
+    expect(p.metrics().text()).toContain(
+      'vireo_proxy_requests_total{service="proxy",backend="web",version="v1",code="200"} 1',
+    );
+  });
+});

@@ -74,20 +74,51 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
+/** The names a `Connection` header lists beyond the fixed set; undefined when none (the usual `keep-alive`). */
+function listedTokens(connection: string | string[]): Set<string> | undefined {
+  const text = String(connection);
+  if (text === lastConnection) return lastListed;
+  let listed: Set<string> | undefined;
+  for (const part of text.split(',')) {
+    const token = part.trim().toLowerCase();
+    if (HOP_BY_HOP.has(token)) continue;
+    listed ??= new Set();
+    listed.add(token);
+  }
+  lastConnection = text;
+  lastListed = listed;
+  return listed;
+}
+// Clients send the same Connection value on every request; one entry saves the split per request.
+let lastConnection: string | undefined;
+let lastListed: Set<string> | undefined;
+
 function stripHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
-  const listed = headers.connection
-    ? new Set(
-        String(headers.connection)
-          .split(',')
-          .map((s) => s.trim().toLowerCase()),
-      )
-    : undefined;
-  for (const [k, v] of Object.entries(headers)) {
+  const listed = headers.connection ? listedTokens(headers.connection) : undefined;
+  // for-in over node's plain header object: no entries array per call.
+  for (const k in headers) {
+    const v = headers[k];
     if (v === undefined || HOP_BY_HOP.has(k) || listed?.has(k)) continue;
     out[k] = v;
   }
   return out;
+}
+
+/**
+ * `src.pipe(dst)` without pipe's per-call listener set (about ten listeners on both streams): data
+ * with backpressure, then end. A destroyed `dst` destroys the upstream request (the 'close' handler),
+ * which stops `src`.
+ */
+function relay(src: http.IncomingMessage, dst: http.ServerResponse): void {
+  src.on('data', (chunk: Buffer) => {
+    if (dst.destroyed) return;
+    if (!dst.write(chunk)) {
+      src.pause();
+      dst.once('drain', () => src.resume());
+    }
+  });
+  src.on('end', () => dst.end());
 }
 
 const RETRYABLE = new Set([
@@ -105,7 +136,9 @@ export async function startProxy(options: ProxyOptions): Promise<VireoProxy> {
   const maxBuffered = options.maxBufferedBody ?? 1024 * 1024;
   const random = options.random ?? Math.random;
   const registry = options.metrics ?? new ProxyMetrics();
-  const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
+  // lifo: the most recently used socket is warm (and idle ones can time out); no Nagle on the
+  // request head (Node's default too, stated so it stays so).
+  const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo', noDelay: true });
   const rr = new Map<string, number>();
   let routes: CompiledRoutes | undefined = options.routes ? compileRoutes(options.routes) : undefined;
   let inFlight = 0;
@@ -150,22 +183,54 @@ export async function startProxy(options: ProxyOptions): Promise<VireoProxy> {
     m.end(body);
   };
 
-  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const start = performance.now();
-    inFlight++;
-    let labels: SeriesLabels = { service, backend: '', version: '' };
-    let counted = false;
-    res.on('close', () => {
-      if (counted) return;
-      counted = true;
+  // One labels object per backend and per table: no allocation per request, and the registry's
+  // per-object cache hits.
+  const noBackend: SeriesLabels = { service, backend: '', version: '' };
+  const labelsByBackend = new WeakMap<CompiledBackend, SeriesLabels>();
+  const labelsOf = (b: CompiledBackend): SeriesLabels => {
+    let l = labelsByBackend.get(b);
+    if (!l) {
+      l = { service, backend: b.name, version: b.version };
+      labelsByBackend.set(b, l);
+    }
+    return l;
+  };
+
+  /**
+   * One request's life. A class rather than a set of closures per request: its methods exist once, and
+   * the per-request listeners are small anonymous arrows calling them.
+   */
+  class Exchange {
+    // 'upstream': an answer head arrived and is being relayed; 'self': the proxy answered (502/503/504).
+    state: 'waiting' | 'upstream' | 'self' = 'waiting';
+    current: http.ClientRequest | undefined = undefined;
+    timer: NodeJS.Timeout | undefined = undefined;
+    counted = false;
+
+    constructor(
+      readonly req: http.IncomingMessage,
+      readonly res: http.ServerResponse,
+      readonly start: number,
+      readonly backend: CompiledBackend | undefined,
+    ) {}
+
+    /** The answer is done or the client went away: count it, then drop what is still running. */
+    closed(): void {
+      if (this.counted) return;
+      this.counted = true;
+      const res = this.res;
       const code = res.headersSent ? res.statusCode : 499;
-      registry.observe(labels, code, (performance.now() - start) / 1000);
+      const labels = this.backend ? labelsOf(this.backend) : noBackend;
+      registry.observe(labels, code, (performance.now() - this.start) / 1000);
       inFlight--;
       if (closing) server.closeIdleConnections();
-      if (inFlight === 0) for (const w of idleWaiters.splice(0)) w();
-    });
+      if (inFlight === 0 && idleWaiters.length > 0) for (const w of idleWaiters.splice(0)) w();
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      if (this.current !== undefined && !res.writableFinished) this.current.destroy();
+    }
 
-    const reply = (code: number, text: string) => {
+    reply(code: number, text: string): void {
+      const res = this.res;
       if (res.headersSent) {
         res.destroy();
         return;
@@ -177,43 +242,25 @@ export async function startProxy(options: ProxyOptions): Promise<VireoProxy> {
       if (closing) headers.connection = 'close';
       res.writeHead(code, headers);
       res.end(text);
-    };
-
-    const table = routes;
-    const decision = table
-      ? decide(table, { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers }, random)
-      : undefined;
-    const backend = decision?.backend;
-    if (!backend) {
-      req.resume();
-      reply(503, 'no backend\n');
-      return;
     }
-    labels = { service, backend: backend.name, version: backend.version };
 
-    // 'upstream': an answer head arrived and is being relayed; 'self': the proxy answered (502/503/504).
-    let state: 'waiting' | 'upstream' | 'self' = 'waiting';
-    let current: http.ClientRequest | undefined;
-    const timer = setTimeout(() => {
-      if (state !== 'waiting') return;
-      state = 'self';
-      current?.destroy();
-      reply(504, 'upstream timeout\n');
-    }, timeoutMs);
-    res.on('close', () => {
-      clearTimeout(timer);
-      if (!res.writableFinished) current?.destroy();
-    });
+    timedOut(): void {
+      if (this.state !== 'waiting') return;
+      this.state = 'self';
+      this.current?.destroy();
+      this.reply(504, 'upstream timeout\n');
+    }
 
     /** `after`: the index of the upstream that failed; the retry goes to the one after it. */
-    const attempt = (body: Buffer | 'stream' | undefined, after?: number) => {
+    attempt(backend: CompiledBackend, body: Buffer | 'stream' | undefined, after?: number): void {
+      const req = this.req;
       const index = after === undefined ? nextIndex(backend) : (after + 1) % backend.upstreams.length;
       const u = backend.upstreams[index];
       if (!u) {
-        state = 'self';
-        clearTimeout(timer);
+        this.state = 'self';
+        clearTimeout(this.timer);
         req.resume();
-        reply(503, 'no upstream\n');
+        this.reply(503, 'no upstream\n');
         return;
       }
       const headers = stripHopByHop(req.headers);
@@ -230,59 +277,86 @@ export async function startProxy(options: ProxyOptions): Promise<VireoProxy> {
         headers,
         agent,
       });
-      current = up;
-      up.on('response', (upRes) => {
-        if (state !== 'waiting' || res.destroyed) {
-          upRes.resume();
-          return;
-        }
-        state = 'upstream';
-        clearTimeout(timer);
-        const out = stripHopByHop(upRes.headers);
-        if (closing) out.connection = 'close';
-        res.writeHead(upRes.statusCode ?? 502, out);
-        upRes.pipe(res);
-        upRes.on('error', () => res.destroy());
-        upRes.on('aborted', () => res.destroy());
-      });
-      up.on('error', (err: NodeJS.ErrnoException) => {
-        if (state === 'upstream') {
-          if (!res.writableFinished) res.destroy();
-          return;
-        }
-        if (state === 'self' || res.destroyed) return;
-        if (after === undefined && body !== 'stream' && RETRYABLE.has(err.code ?? '')) {
-          attempt(body, index);
-          return;
-        }
-        state = 'self';
-        clearTimeout(timer);
-        reply(502, 'bad gateway\n');
-      });
+      this.current = up;
+      up.on('response', (upRes) => this.answered(upRes));
+      up.on('error', (err: NodeJS.ErrnoException) => this.failed(err, backend, body, index, after));
       if (body === 'stream') req.pipe(up);
       else up.end(body);
-    };
+    }
 
-    const mirror = (body: Buffer | undefined) => {
-      for (const m of decision.mirrors) sendMirror(m, req, body);
-    };
+    answered(upRes: http.IncomingMessage): void {
+      const res = this.res;
+      if (this.state !== 'waiting' || res.destroyed) {
+        upRes.resume();
+        return;
+      }
+      this.state = 'upstream';
+      clearTimeout(this.timer);
+      const out = stripHopByHop(upRes.headers);
+      if (closing) out.connection = 'close';
+      res.writeHead(upRes.statusCode ?? 502, out);
+      relay(upRes, res);
+      upRes.on('error', () => res.destroy());
+      upRes.on('aborted', () => res.destroy());
+    }
 
+    failed(
+      err: NodeJS.ErrnoException,
+      backend: CompiledBackend,
+      body: Buffer | 'stream' | undefined,
+      index: number,
+      after: number | undefined,
+    ): void {
+      const res = this.res;
+      if (this.state === 'upstream') {
+        if (!res.writableFinished) res.destroy();
+        return;
+      }
+      if (this.state === 'self' || res.destroyed) return;
+      if (after === undefined && body !== 'stream' && RETRYABLE.has(err.code ?? '')) {
+        this.attempt(backend, body, index);
+        return;
+      }
+      this.state = 'self';
+      clearTimeout(this.timer);
+      this.reply(502, 'bad gateway\n');
+    }
+  }
+
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const start = performance.now();
+    inFlight++;
+    const table = routes;
+    const decision = table
+      ? decide(table, { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers }, random)
+      : undefined;
+    const backend = decision?.backend;
+    const ex = new Exchange(req, res, start, backend);
+    res.on('close', () => ex.closed());
+    if (!backend) {
+      req.resume();
+      ex.reply(503, 'no backend\n');
+      return;
+    }
+    ex.timer = setTimeout(() => ex.timedOut(), timeoutMs);
+
+    const mirrors = decision.mirrors;
     const length = req.headers['content-length'];
     const chunked = req.headers['transfer-encoding'] !== undefined;
     const size = length === undefined ? undefined : Number(length);
     if (!chunked && (size === undefined || size === 0)) {
-      mirror(undefined);
-      attempt(undefined);
+      for (const m of mirrors) sendMirror(m, req, undefined);
+      ex.attempt(backend, undefined);
     } else if (!chunked && size !== undefined && Number.isFinite(size) && size <= maxBuffered) {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = Buffer.concat(chunks);
-        mirror(body);
-        attempt(body);
+        for (const m of mirrors) sendMirror(m, req, body);
+        ex.attempt(backend, body);
       });
     } else {
-      attempt('stream');
+      ex.attempt(backend, 'stream');
     }
   };
 

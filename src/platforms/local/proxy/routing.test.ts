@@ -96,3 +96,24 @@ describe('decide', () => {
     ]);
   });
 });
+
+describe('decide on a weights-only table', () => {
+  it('draws once per request and splits like a table with a rule that does not match', () => {
+    const plain = compileRoutes(base);
+    const withRule = compileRoutes({
+      ...base,
+      routes: [{ name: 'never', backend: 'canary', match: [{ headers: { 'x-never': { exact: 'y' } } }] }],
+    });
+    for (const r of [0, 0.5, 0.79, 0.8, 0.9999]) {
+      let calls = 0;
+      const d = decide(plain, req(), () => {
+        calls++;
+        return r;
+      });
+      expect(calls).toBe(1);
+      expect(d.mirrors).toEqual([]);
+      expect(d.backend?.name).toBe(decide(withRule, req(), () => r).backend?.name);
+    }
+    expect(decide(compileRoutes({ ...base, weights: {} }), req(), () => 0)).toEqual({ mirrors: [] });
+  });
+});

@@ -216,11 +216,27 @@ function matches(m: CompiledMatch, v: View): boolean {
   return true;
 }
 
+/** The backend the uniform draw `r` in [0, 1) falls on in the weighted split. */
+function pickWeighted(routes: CompiledRoutes, r: number): CompiledBackend | undefined {
+  const x = r * routes.totalWeight;
+  const weighted = routes.weighted;
+  for (let i = 0; i < weighted.length; i++) {
+    const w = weighted[i]!;
+    if (x < w.cumulative) return w.backend;
+  }
+  return weighted[weighted.length - 1]?.backend;
+}
+
 /**
  * Rules first (first match wins), then the weighted split. Each mirror draws its own number, so
  * `random` is called once for the split (only if no rule matched) and once per matching mirror.
  */
 export function decide(routes: CompiledRoutes, req: RequestView, random: () => number): Decision {
+  // The common table (weights only): no request view, no rule walk.
+  if (routes.routes.length === 0 && routes.mirrors.length === 0) {
+    const backend = routes.totalWeight > 0 ? pickWeighted(routes, random()) : undefined;
+    return backend ? { backend, mirrors: [] } : { mirrors: [] };
+  }
   const view = new View(req);
   let backend: CompiledBackend | undefined;
   for (const r of routes.routes) {
@@ -229,16 +245,7 @@ export function decide(routes: CompiledRoutes, req: RequestView, random: () => n
       break;
     }
   }
-  if (!backend && routes.totalWeight > 0) {
-    const x = random() * routes.totalWeight;
-    for (const w of routes.weighted) {
-      if (x < w.cumulative) {
-        backend = w.backend;
-        break;
-      }
-    }
-    backend ??= routes.weighted[routes.weighted.length - 1]?.backend;
-  }
+  if (!backend && routes.totalWeight > 0) backend = pickWeighted(routes, random());
   const mirrors: CompiledBackend[] = [];
   for (const m of routes.mirrors) {
     if (m.fraction <= 0) continue;
