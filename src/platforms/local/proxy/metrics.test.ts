@@ -175,3 +175,35 @@ describe('metrics through the proxy', () => {
     expect(canary.p99Seconds).toBeLessThan(0.1);
   });
 });
+
+describe('dump and restore (across a runtime restart)', () => {
+  it('a restored registry shows the same totals and windows, and keeps counting', () => {
+    let now = 1_700_000_000_000;
+    const a = new ProxyMetrics({ now: () => now, windowSeconds: 60 });
+    const labels = { service: 'web', backend: 'canary', version: 'abc' };
+    for (let i = 0; i < 30; i++) {
+      a.observe(labels, i % 3 === 0 ? 500 : 200, 0.02);
+      now += 100;
+    }
+    a.observeMirror(labels);
+    const b = new ProxyMetrics({ now: () => now, windowSeconds: 60 });
+    expect(b.restore(JSON.parse(JSON.stringify(a.dump())))).toBe(true);
+    expect(b.text()).toBe(a.text());
+    expect(b.snapshot({ windowSeconds: 10 })).toEqual(a.snapshot({ windowSeconds: 10 }));
+    b.observe(labels, 200, 0.02);
+    expect(b.snapshot({ windowSeconds: 10 })[0]).toMatchObject({ requests: 31, errors: 10 });
+  });
+
+  it('keeps only the last keepSeconds of slots, and refuses a dump with other buckets', () => {
+    let now = 1_700_000_000_000;
+    const a = new ProxyMetrics({ now: () => now, windowSeconds: 600 });
+    const labels = { service: 's', backend: 'b', version: 'v' };
+    a.observe(labels, 200, 0.01);
+    now += 100_000;
+    a.observe(labels, 500, 0.01);
+    const dump = a.dump(30);
+    expect(dump.series[0]?.slots).toHaveLength(1);
+    expect(dump.series[0]?.count).toBe(2);
+    expect(new ProxyMetrics({ buckets: [1, 2] }).restore(dump)).toBe(false);
+  });
+});

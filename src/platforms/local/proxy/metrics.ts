@@ -66,6 +66,21 @@ interface Series {
   ring: (Slot | undefined)[];
 }
 
+export interface MetricsState {
+  format: 1;
+  buckets: number[];
+  windowSeconds: number;
+  series: {
+    labels: SeriesLabels;
+    codes: [number, number][];
+    buckets: number[];
+    sum: number;
+    count: number;
+    mirrored: number;
+    slots: { second: number; total: number; errors: number; buckets: number[] }[];
+  }[];
+}
+
 export class ProxyMetrics {
   readonly buckets: readonly number[];
   readonly windowSeconds: number;
@@ -123,6 +138,67 @@ export class ProxyMetrics {
     let i = 0;
     while (i < b.length && seconds > b[i]!) i++;
     return i;
+  }
+
+  /**
+   * What the registry holds, as plain JSON: the totals and the per-second slots of the last
+   * `keepSeconds`. The local runtime saves it and `restore`s it after a restart, so counters and the
+   * windows analyses read continue across restarts, as a Prometheus' would.
+   */
+  dump(keepSeconds = this.windowSeconds): MetricsState {
+    const nowSecond = Math.floor(this.now() / 1000);
+    const keep = Math.min(keepSeconds, this.windowSeconds);
+    return {
+      format: 1,
+      buckets: [...this.buckets],
+      windowSeconds: this.windowSeconds,
+      series: [...this.series.values()].map((s) => ({
+        labels: { ...s.labels },
+        codes: [...s.codes.entries()],
+        buckets: [...s.buckets],
+        sum: s.sum,
+        count: s.count,
+        mirrored: s.mirrored,
+        slots: s.ring
+          .filter((x): x is Slot => x !== undefined && x.second > nowSecond - keep && x.second <= nowSecond)
+          .map((x) => ({ second: x.second, total: x.total, errors: x.errors, buckets: [...x.buckets] })),
+      })),
+    };
+  }
+
+  /**
+   * Adds a dump's counts (see `dump`). A dump taken with other buckets or another window is ignored
+   * (false): its histograms would not add up.
+   */
+  restore(state: MetricsState): boolean {
+    if (
+      state?.format !== 1 ||
+      state.windowSeconds !== this.windowSeconds ||
+      state.buckets.length !== this.buckets.length ||
+      state.buckets.some((b, i) => b !== this.buckets[i])
+    )
+      return false;
+    const n = this.buckets.length + 1;
+    for (const d of state.series) {
+      const s = this.lookup(d.labels);
+      for (const [code, count] of d.codes) s.codes.set(code, (s.codes.get(code) ?? 0) + count);
+      for (let i = 0; i < n; i++) s.buckets[i]! += d.buckets[i] ?? 0;
+      s.sum += d.sum;
+      s.count += d.count;
+      s.mirrored += d.mirrored;
+      for (const x of d.slots) {
+        const idx = ((x.second % this.windowSeconds) + this.windowSeconds) % this.windowSeconds;
+        let slot = s.ring[idx];
+        if (!slot || slot.second !== x.second) {
+          slot = { second: x.second, total: 0, errors: 0, buckets: new Uint32Array(n) };
+          s.ring[idx] = slot;
+        }
+        slot.total += x.total;
+        slot.errors += x.errors;
+        for (let i = 0; i < n; i++) slot.buckets[i]! += x.buckets[i] ?? 0;
+      }
+    }
+    return true;
   }
 
   /** One answered request. */

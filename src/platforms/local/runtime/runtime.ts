@@ -28,6 +28,7 @@ import {
 } from '../../../engine/argo/user-actions.js';
 import type { ReleaseView } from '../../../views/release.js';
 import { Supervisor, stopLeftoverReplicas } from '../processes/supervisor.js';
+import type { MetricsState } from '../proxy/metrics.js';
 import type { Listener, LocalRouter } from '../router/router.js';
 import { startVireoRouter } from '../router/vireo.js';
 import { openStateDir, pidAlive, StateFileDamagedError, type StateStore } from '../state/store.js';
@@ -88,6 +89,9 @@ const ROUTER_KINDS = new Set([
   'TrafficSplit',
 ]);
 const CLUSTER = '_cluster';
+const METRICS_SAVE_MS = 2_000;
+/** Seconds of per-second counts kept across a restart (the longest window analyses usually read). */
+const METRICS_KEEP_SECONDS = 300;
 
 export class UserError extends Error {}
 
@@ -119,6 +123,7 @@ export class LocalRuntime {
   private readonly host: string;
   private readonly providers: ProviderRegistry<MetricProvider>;
   private closed = false;
+  private metricsTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly store: StateStore,
@@ -173,7 +178,37 @@ export class LocalRuntime {
     return rt;
   }
 
+  /**
+   * The router's counters survive restarts (saved every 2 s and at shutdown), so the windows the
+   * analyses read span a restart as a Prometheus' would, instead of starting empty.
+   */
+  private async restoreMetrics(): Promise<void> {
+    try {
+      const state = await this.store.read<MetricsState>('metrics');
+      if (state && !this.router.metrics().restore(state))
+        this.log('warn', 'saved proxy counters not restored: other buckets or window');
+    } catch (e) {
+      this.log('warn', `saved proxy counters not restored: ${(e as Error).message}`);
+    }
+    this.metricsTimer = setInterval(() => void this.saveMetrics(), METRICS_SAVE_MS);
+    this.metricsTimer.unref();
+  }
+
+  private saveMetrics(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.saving = this.saving
+      .then(() =>
+        this.store.write('metrics', this.router.metrics().dump(METRICS_KEEP_SECONDS), {
+          kind: 'metrics',
+          replaceDamaged: true,
+        }),
+      )
+      .catch((e) => this.log('warn', `cannot save the proxy counters: ${(e as Error).message}`));
+    return this.saving;
+  }
+
   private async load(): Promise<void> {
+    await this.restoreMetrics();
     for (const key of await this.store.list('objects/')) {
       try {
         const o = await this.store.read<ManifestObject>(key);
@@ -664,6 +699,8 @@ export class LocalRuntime {
   /** Stops the releases, the router and every replica; the state stays for the next start. */
   async close(options: { keepProcesses?: boolean } = {}): Promise<void> {
     for (const r of this.releases.values()) r.close();
+    if (this.metricsTimer) clearInterval(this.metricsTimer);
+    await this.saveMetrics();
     await this.saving;
     await this.routing;
     this.closed = true;
