@@ -41,7 +41,6 @@ import type { ReleaseView } from '../../../views/release.js';
 const SEED = Number(process.env.VIREO_CRASH_SEED ?? 20_260_501);
 const VIEW = `/api/v1/releases/default/${DEMO_NAME}`;
 const KILLS_PER_RELEASE = 10;
-/** Also check that the outcome is the one without kills (known to fail now: bugs A and B above). */
 const BLUE = 'argoproj/rollouts-demo:blue';
 const GREEN = 'argoproj/rollouts-demo:green';
 const BAD = 'argoproj/rollouts-demo:bad-yellow';
