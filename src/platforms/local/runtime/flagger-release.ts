@@ -198,6 +198,8 @@ export interface MetricTemplateObject {
 export interface FlaggerReleaseHost extends ReleaseHost {
   /** Check providers by type: `builtin` (builtin-checks.ts) and the MetricTemplate provider types. */
   checks: ProviderRegistry<CheckProvider>;
+  /** Send a Flagger alert to the Canary's `analysis.alerts` (AlertProviders); must not block. */
+  alert?(canary: Canary, severity: 'info' | 'warn' | 'error', message: string): void;
   /** A MetricTemplate by namespace and name (templateRef). */
   metricTemplate?(namespace: string, name: string): MetricTemplateObject | undefined;
 }
@@ -550,11 +552,12 @@ export class FlaggerRelease {
           this.event(a.eventType, a.reason, a.message, now);
           break;
         case 'SendAlert':
-          // No AlertProviders locally: alerts go to the runtime's log.
           this.host.log(
             a.severity === 'error' ? 'error' : a.severity === 'warn' ? 'warn' : 'info',
             `canary ${this.namespace}/${this.name}: alert (${a.severity}): ${a.message}`,
           );
+          // Delivered in the background: a slow or failing chat service never holds the release.
+          this.host.alert?.(this.record.canary, a.severity, a.message);
           break;
         case 'Requeue':
           requeue = requeueMs(this.record.canary, a.afterSeconds);

@@ -10,6 +10,7 @@ import { stringify } from 'yaml';
 import { demoServerCommand, runDemoScript } from '../../../demo/local.js';
 import { runLoad } from '../../../loadtester/load.js';
 import { runCli } from '../../../testing/cli.js';
+import { startRecorder } from '../../../testing/http-recorder.js';
 import { freePort } from '../../../testing/net.js';
 import { ensureCommand } from '../../../testing/system.js';
 import type { ReleaseView } from '../../../views/release.js';
@@ -285,6 +286,9 @@ describe('local runtime, end to end', () => {
     const { rt, dir, cli } = await runtime();
     const port = await freePort();
     const file = path.join(dir, 'flagger.yaml');
+    // A Slack-compatible endpoint that records the alerts, answering slowly (the release must not wait).
+    const slack = await startRecorder({ status: 200, body: 'ok', delayMs: 1500 });
+    cleanups.push(() => slack.close());
     const docs = (image: string) =>
       [
         {
@@ -296,6 +300,12 @@ describe('local runtime, end to end', () => {
             selector: { matchLabels: { app: 'podinfo' } },
             template: { metadata: { labels: { app: 'podinfo' } }, spec: { containers: [container(image)] } },
           },
+        },
+        {
+          apiVersion: 'flagger.app/v1beta1',
+          kind: 'AlertProvider',
+          metadata: { name: 'on-call' },
+          spec: { type: 'slack', channel: 'releases', address: `${slack.url}/hooks/T000/B000/XXXX` },
         },
         {
           apiVersion: 'flagger.app/v1beta1',
@@ -311,6 +321,7 @@ describe('local runtime, end to end', () => {
               maxWeight: 60,
               stepWeight: 20,
               metrics: [{ name: 'request-success-rate', thresholdRange: { min: 99 }, interval: '1m' }],
+              alerts: [{ name: 'on-call', severity: 'error', providerRef: { name: 'on-call' } }],
             },
           },
         },
@@ -319,7 +330,9 @@ describe('local runtime, end to end', () => {
         .join('---\n');
     writeFileSync(file, docs('demo:blue'));
     const applied = await cli('apply', '-f', file);
-    expect(applied.out).toBe('deployment.apps/podinfo created\ncanary.flagger.app/podinfo created\n');
+    expect(applied.out).toBe(
+      'deployment.apps/podinfo created\nalertprovider.flagger.app/on-call created\ncanary.flagger.app/podinfo created\n',
+    );
     await until(
       rt,
       'podinfo',
@@ -344,7 +357,7 @@ describe('local runtime, end to end', () => {
     });
     writeFileSync(file, docs('demo:green'));
     expect((await cli('apply', '-f', file)).out).toBe(
-      'deployment.apps/podinfo configured\ncanary.flagger.app/podinfo unchanged\n',
+      'deployment.apps/podinfo configured\nalertprovider.flagger.app/on-call unchanged\ncanary.flagger.app/podinfo unchanged\n',
     );
     const weights = new Set<number>();
     await until(
@@ -369,6 +382,13 @@ describe('local runtime, end to end', () => {
     expect(failed.images.find((i) => i.roles.includes('primary'))?.image).toBe('demo:green');
     await sleep(300);
     for (let i = 0; i < 10; i++) expect(await color(url)).toBe('green');
+    // Only error alerts reach the provider (severity error): the rollback, naming the canary.
+    const [alert] = await slack.waitFor(1, 10_000);
+    const body = JSON.parse(alert?.body ?? '{}') as { channel?: string };
+    expect(body.channel).toBe('releases');
+    expect(JSON.stringify(body)).toMatch(/podinfo/);
+    expect(JSON.stringify(body)).toMatch(/aborted: Failed checks threshold reached 2/);
+    expect(slack.requests.length).toBe(1);
     const promote = await cli('promote', 'podinfo');
     expect(promote.code).toBe(1);
     expect(promote.err).toMatch(/driven by its analysis and webhook gates/);

@@ -26,6 +26,9 @@ import {
   UserActionError,
   undoRollout,
 } from '../../../engine/argo/user-actions.js';
+import type { Logger } from '../../../gates/http.js';
+import { notifierForAlertProvider } from '../../../notify/index.js';
+import { notificationFromAlert, type Severity, severityAccepts } from '../../../notify/notifier.js';
 import type { ReleaseView } from '../../../views/release.js';
 import { Supervisor, stopLeftoverReplicas } from '../processes/supervisor.js';
 import type { MetricsState } from '../proxy/metrics.js';
@@ -78,6 +81,7 @@ const OBJECT_KINDS = new Set([
   'Secret',
   'Deployment',
   'MetricTemplate',
+  'AlertProvider',
 ]);
 /** Kinds whose job the local router does; accepted and not needed. */
 const ROUTER_KINDS = new Set([
@@ -96,6 +100,9 @@ const METRICS_KEEP_SECONDS = 300;
 export class UserError extends Error {}
 
 type Release = ArgoRelease | FlaggerRelease;
+
+const optional = <K extends string>(key: K, v: string | undefined): { [k in K]?: string } =>
+  (v === undefined ? {} : { [key]: v }) as { [k in K]?: string };
 
 const withoutStatus = <T extends object>(o: T): T => {
   const { status: _status, ...rest } = o as T & { status?: unknown };
@@ -262,12 +269,80 @@ export class LocalRuntime {
     const release = new FlaggerRelease(rec, {
       ...this.hostFor(key),
       checks: this.checks,
+      alert: (canary, severity, message) => this.alert(canary, severity, message),
       metricTemplate: (ns, name) =>
         this.objects.get(keyOf('MetricTemplate', ns, name)) as MetricTemplateObject | undefined,
     });
     this.releases.set(key, release);
     return release;
   }
+
+  /**
+   * Flagger alerts: each `analysis.alerts` entry whose severity accepts this one, through its
+   * AlertProvider (address, token from the provider's Secret). Delivery retries in the background and
+   * only logs its outcome (never the address).
+   */
+  private alert(canary: Canary, severity: Severity, message: string): void {
+    const ns = canary.metadata?.namespace ?? 'default';
+    const alerts = (canary.spec as { analysis?: { alerts?: unknown[] } }).analysis?.alerts ?? [];
+    for (const raw of alerts) {
+      const a = raw as {
+        name?: string;
+        severity?: Severity;
+        providerRef?: { name?: string; namespace?: string };
+      };
+      if (!severityAccepts(a.severity ?? 'info', severity)) continue;
+      const pns = a.providerRef?.namespace ?? ns;
+      const provider = this.objects.get(keyOf('AlertProvider', pns, a.providerRef?.name ?? '')) as
+        | { spec?: Record<string, unknown> }
+        | undefined;
+      if (!provider) {
+        this.log(
+          'warn',
+          `canary ${ns}/${canary.metadata?.name}: alert ${a.name}: AlertProvider ${pns}/${a.providerRef?.name} not found`,
+        );
+        continue;
+      }
+      const spec = provider.spec ?? {};
+      const secretName = (spec.secretRef as { name?: string } | undefined)?.name;
+      const fromSecret = (key: string) => (secretName ? this.secret(pns, secretName, key) : undefined);
+      const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+      const target = {
+        name: `${pns}/${a.providerRef?.name}`,
+        type: str(spec.type) ?? '',
+        ...optional('address', fromSecret('address') ?? str(spec.address)),
+        ...optional('token', fromSecret('token')),
+        ...optional('channel', str(spec.channel)),
+        ...optional('username', str(spec.username)),
+        ...optional('proxy', fromSecret('proxy') ?? str(spec.proxy)),
+      };
+      const made = notifierForAlertProvider(target, { log: this.notifyLog });
+      if ('none' in made) {
+        this.log('warn', `alert ${a.name}: ${made.none}`);
+        continue;
+      }
+      const n = notificationFromAlert(
+        { kind: 'Canary', name: canary.metadata?.name ?? '', namespace: ns },
+        { severity, message },
+      );
+      void made.notifier.deliver(n).then(
+        (r) =>
+          this.log(
+            r.ok ? 'info' : 'warn',
+            `alert ${a.name} via ${target.name} (${target.type}): ${r.ok ? 'delivered' : `not delivered after ${r.attempts} attempt(s): ${r.error ?? r.status}`}`,
+          ),
+        (e) => this.log('warn', `alert ${a.name} via ${target.name}: ${(e as Error).message}`),
+      );
+    }
+  }
+
+  /** The notifiers' log (fields are already redacted by them); debug lines are dropped. */
+  private readonly notifyLog: Logger = {
+    debug: () => {},
+    info: (_f, m) => this.log('info', m),
+    warn: (_f, m) => this.log('warn', m),
+    error: (_f, m) => this.log('error', m),
+  };
 
   private secret(ns: string, name: string, key: string): string | undefined {
     const s = this.objects.get(keyOf('Secret', ns, name)) as
@@ -749,6 +824,7 @@ export function normalKind(kind: string): string {
     deployment: 'Deployment',
     deploy: 'Deployment',
     metrictemplate: 'MetricTemplate',
+    alertprovider: 'AlertProvider',
   };
   const found = known[k];
   if (!found)
