@@ -109,7 +109,7 @@ export function demoManifests(o: DemoManifestOptions): string {
       metrics: [
         {
           name: 'success-rate',
-          interval: '2s',
+          interval: '1s',
           failureLimit: 3,
           successCondition: 'result > 0.90',
           provider: {

@@ -27,6 +27,7 @@ import type { CanaryObservation, ObservedReplicaSet } from '../../../engine/argo
 import type { ReleaseEventView } from '../../../views/release.js';
 import type { ReplicaSpec, Supervisor } from '../processes/supervisor.js';
 import type { Upstream } from '../proxy/routing.js';
+import { ReconcileLoop } from './loop.js';
 import {
   type ArgoReleaseRecord,
   MAX_COMPLETED_RUNS,
@@ -61,10 +62,7 @@ const RESYNC_MS = 10_000;
 const AFTER_ACTION_MS = 100;
 
 export class ArgoRelease {
-  private rolloutTimer: NodeJS.Timeout | undefined;
-  private dueAt = Number.POSITIVE_INFINITY;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly loop: ReconcileLoop;
   private readonly runTimers = new Map<string, NodeJS.Timeout>();
   private readonly measuring = new Set<string>();
   private readonly pending = new Map<string, Observation[]>();
@@ -75,7 +73,14 @@ export class ArgoRelease {
   constructor(
     public record: ArgoReleaseRecord,
     private readonly host: ReleaseHost,
-  ) {}
+  ) {
+    this.loop = new ReconcileLoop({
+      now: host.now,
+      pass: async () => Math.min((await this.reconcile()) ?? RESYNC_MS, RESYNC_MS),
+      onError: (e) => host.log('error', `rollout ${this.namespace}/${this.name}: ${(e as Error).stack ?? e}`),
+      retryMs: RESYNC_MS,
+    });
+  }
 
   get namespace(): string {
     return this.record.rollout.metadata?.namespace ?? 'default';
@@ -112,49 +117,19 @@ export class ArgoRelease {
 
   close(): void {
     this.closed = true;
-    if (this.rolloutTimer) clearTimeout(this.rolloutTimer);
+    this.loop.close();
     for (const t of this.runTimers.values()) clearTimeout(t);
     this.runTimers.clear();
   }
 
   /** Reconcile the rollout within `ms` (earlier wakes win). */
   wake(ms = 0): void {
-    if (this.closed) return;
-    const at = this.host.now() + Math.max(0, ms);
-    if (at >= this.dueAt && this.rolloutTimer) return;
-    if (this.rolloutTimer) clearTimeout(this.rolloutTimer);
-    this.dueAt = at;
-    this.rolloutTimer = setTimeout(
-      () => {
-        this.rolloutTimer = undefined;
-        this.dueAt = Number.POSITIVE_INFINITY;
-        void this.runReconcile();
-      },
-      Math.max(0, ms),
-    );
+    this.loop.wake(ms);
   }
 
   /** Runs one reconcile now, or right after the one in progress. */
   runReconcile(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          const requeue = await this.reconcile();
-          if (!this.closed) this.wake(Math.min(requeue ?? RESYNC_MS, RESYNC_MS));
-        } while (this.again && !this.closed);
-      } catch (e) {
-        this.host.log('error', `rollout ${this.namespace}/${this.name}: ${(e as Error).stack ?? e}`);
-        this.wake(RESYNC_MS);
-      } finally {
-        this.running = undefined;
-      }
-    })();
-    return this.running;
+    return this.loop.run();
   }
 
   /** The spec changed (apply); status is kept, as the API server keeps it. */

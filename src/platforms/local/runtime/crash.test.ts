@@ -67,7 +67,9 @@ function manifests(apiUrl: string, port: number): string {
     apiUrl,
     port,
     image: BLUE,
-    pauseSeconds: 3,
+    // Long enough that the analysis (every 1 s, abort on the 4th failure) decides well within the
+    // steps even on a loaded machine, as it does with the demo's pauses on a quiet one.
+    pauseSeconds: 4,
     replicas: 2,
   });
   return parseAllDocuments(text)

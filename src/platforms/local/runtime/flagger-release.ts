@@ -73,7 +73,9 @@ import type { ReleaseHost } from './argo-release.js';
 import type { LocalCheckContext } from './builtin-checks.js';
 import { type FlaggerRouterRecord, flaggerListeners, type RoleEndpoints } from './flagger-listeners.js';
 import type { ListenerPlan, ServiceObject } from './listeners.js';
+import { ReconcileLoop } from './loop.js';
 import { MAX_EVENTS, type PodTemplate } from './record.js';
+import { podViews } from './view.js';
 
 // ---------------------------------------------------------------------------------------------
 // Record
@@ -235,10 +237,7 @@ export function requeueMs(canary: Canary, afterSeconds: number): number {
 }
 
 export class FlaggerRelease {
-  private timer: NodeJS.Timeout | undefined;
-  private dueAt = Number.POSITIVE_INFINITY;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly loop: ReconcileLoop;
   private closed = false;
   private readonly abort = new AbortController();
   /** Last transition shown in the log, to log changes only. */
@@ -249,7 +248,14 @@ export class FlaggerRelease {
   constructor(
     public record: FlaggerReleaseRecord,
     private readonly host: FlaggerReleaseHost,
-  ) {}
+  ) {
+    this.loop = new ReconcileLoop({
+      now: host.now,
+      pass: () => this.reconcile(),
+      onError: (e) => host.log('error', `canary ${this.namespace}/${this.name}: ${(e as Error).stack ?? e}`),
+      retryMs: RESYNC_MS,
+    });
+  }
 
   get namespace(): string {
     return this.record.canary.metadata?.namespace ?? 'default';
@@ -276,51 +282,18 @@ export class FlaggerRelease {
   /** Stops ticking and cancels calls in flight; the processes keep running. */
   close(): void {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.loop.close();
     this.abort.abort();
   }
 
   /** Look at the release within `ms` (earlier wakes win); an analysis tick still waits until due. */
   wake(ms = 0): void {
-    if (this.closed) return;
-    const at = this.host.now() + Math.max(0, ms);
-    if (this.timer && at >= this.dueAt) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.dueAt = at;
-    this.timer = setTimeout(
-      () => {
-        this.timer = undefined;
-        this.dueAt = Number.POSITIVE_INFINITY;
-        void this.runReconcile();
-      },
-      Math.max(0, ms),
-    );
+    this.loop.wake(ms);
   }
 
   /** Runs one pass now (platform, and the tick if due), or right after the one in progress. */
   runReconcile(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          const next = await this.reconcile();
-          if (!this.closed) this.wake(next);
-        } while (this.again && !this.closed);
-      } catch (e) {
-        if (!this.closed) {
-          this.host.log('error', `canary ${this.namespace}/${this.name}: ${(e as Error).stack ?? e}`);
-          this.wake(RESYNC_MS);
-        }
-      } finally {
-        this.running = undefined;
-      }
-    })();
-    return this.running;
+    return this.loop.run();
   }
 
   /**
@@ -925,16 +898,7 @@ export class FlaggerRelease {
       ready: s?.readyReplicas ?? 0,
       available: s?.availableReplicas ?? 0,
       createdAt: v.createdAt,
-      pods: (s?.pods ?? []).map((p) => ({
-        name: p.name,
-        phase: p.phase,
-        ...(p.reason ? { reason: p.reason } : {}),
-        ready: p.ready,
-        restarts: p.restarts,
-        ...(p.startedAt ? { startedAt: p.startedAt } : {}),
-        ...(p.pid !== undefined ? { pid: p.pid } : {}),
-        port: p.port,
-      })),
+      pods: podViews(s),
     };
   }
 

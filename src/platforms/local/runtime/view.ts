@@ -3,6 +3,7 @@ import type { Rollout } from '../../../api/argo/rollout.js';
 import { parseIntOrDuration } from '../../../api/duration.js';
 import type {
   AnalysisRunView,
+  PodView,
   ReleasePhase,
   ReleaseView,
   VersionRole,
@@ -60,16 +61,7 @@ export function argoReleaseView(
         ready: s?.readyReplicas ?? 0,
         available: s?.availableReplicas ?? 0,
         createdAt: v.createdAt,
-        pods: (s?.pods ?? []).map((p) => ({
-          name: p.name,
-          phase: p.phase,
-          ...(p.reason ? { reason: p.reason } : {}),
-          ready: p.ready,
-          restarts: p.restarts,
-          ...(p.startedAt ? { startedAt: p.startedAt } : {}),
-          ...(p.pid !== undefined ? { pid: p.pid } : {}),
-          port: p.port,
-        })),
+        pods: podViews(s),
       };
     });
   const images: ReleaseView['images'] = [];
@@ -161,6 +153,20 @@ export function argoReleaseView(
     analysisRuns: runs,
     events: rec.events,
   };
+}
+
+/** A version's replica processes as the views show them. */
+export function podViews(s: VersionStatus | undefined): PodView[] {
+  return (s?.pods ?? []).map((p) => ({
+    name: p.name,
+    phase: p.phase,
+    ...(p.reason ? { reason: p.reason } : {}),
+    ready: p.ready,
+    restarts: p.restarts,
+    ...(p.startedAt ? { startedAt: p.startedAt } : {}),
+    ...(p.pid !== undefined ? { pid: p.pid } : {}),
+    port: p.port,
+  }));
 }
 
 /** The weight the steps so far ask for (Argo's `GetCurrentSetWeight`); 100 when promoted. */
