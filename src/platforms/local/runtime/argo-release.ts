@@ -35,6 +35,7 @@ import {
   type PodTemplate,
   type VersionRecord,
 } from './record.js';
+import { replicaSpecOf } from './replica-spec.js';
 
 export interface ReleaseHost {
   /** Wall clock, epoch ms. */
@@ -415,39 +416,13 @@ export class ArgoRelease {
       );
   }
 
-  /** The container the replicas run: the template's first container (env values only; secrets resolved). */
+  /** The container the replicas run (replica-spec.ts). */
   replicaSpec(template: PodTemplate | undefined): ReplicaSpec {
-    const c = (template?.spec?.containers?.[0] ?? {}) as {
-      image?: string;
-      command?: string[];
-      args?: string[];
-      workingDir?: string;
-      env?: {
-        name: string;
-        value?: string;
-        valueFrom?: { secretKeyRef?: { name?: string; key?: string } };
-      }[];
-      readinessProbe?: ReplicaSpec['readinessProbe'];
-      livenessProbe?: ReplicaSpec['livenessProbe'];
-    };
-    const env = (c.env ?? []).map((e) => {
-      const ref = e.valueFrom?.secretKeyRef;
-      if (ref?.name && ref.key)
-        return { name: e.name, value: this.host.secret(this.namespace, ref.name, ref.key) ?? '' };
-      return { name: e.name, ...(e.value !== undefined ? { value: e.value } : {}) };
-    });
-    return {
-      image: c.image ?? '',
-      ...(c.command ? { command: c.command } : {}),
-      ...(c.args ? { args: c.args } : {}),
-      ...(c.workingDir ? { workingDir: c.workingDir } : {}),
-      env,
-      ...(c.readinessProbe ? { readinessProbe: c.readinessProbe } : {}),
-      ...(c.livenessProbe ? { livenessProbe: c.livenessProbe } : {}),
-      ...(this.record.rollout.spec.minReadySeconds
-        ? { minReadySeconds: this.record.rollout.spec.minReadySeconds }
-        : {}),
-    };
+    return replicaSpecOf(
+      template,
+      (name, key) => this.host.secret(this.namespace, name, key),
+      this.record.rollout.spec.minReadySeconds,
+    );
   }
 
   // ------------------------------------------------------------------------------------------

@@ -75,6 +75,7 @@ import { type FlaggerRouterRecord, flaggerListeners, type RoleEndpoints } from '
 import type { ListenerPlan, ServiceObject } from './listeners.js';
 import { ReconcileLoop } from './loop.js';
 import { MAX_EVENTS, type PodTemplate } from './record.js';
+import { replicaSpecOf } from './replica-spec.js';
 import { podViews } from './view.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -780,38 +781,13 @@ export class FlaggerRelease {
       add(name, 'metric', 'error' in r ? { at, error: r.error } : { at, value: r.value });
   }
 
-  /** The container the replicas run: the template's first container (env values only; secrets resolved). */
+  /** The container the replicas run (replica-spec.ts). */
   replicaSpec(template: PodTemplate | undefined): ReplicaSpec {
-    const c = (template?.spec?.containers?.[0] ?? {}) as {
-      image?: string;
-      command?: string[];
-      args?: string[];
-      workingDir?: string;
-      env?: {
-        name: string;
-        value?: string;
-        valueFrom?: { secretKeyRef?: { name?: string; key?: string } };
-      }[];
-      readinessProbe?: ReplicaSpec['readinessProbe'];
-      livenessProbe?: ReplicaSpec['livenessProbe'];
-    };
-    const env = (c.env ?? []).map((e) => {
-      const ref = e.valueFrom?.secretKeyRef;
-      if (ref?.name && ref.key)
-        return { name: e.name, value: this.host.secret(this.namespace, ref.name, ref.key) ?? '' };
-      return { name: e.name, ...(e.value !== undefined ? { value: e.value } : {}) };
-    });
-    const minReady = this.record.deployment.spec?.minReadySeconds;
-    return {
-      image: c.image ?? '',
-      ...(c.command ? { command: c.command } : {}),
-      ...(c.args ? { args: c.args } : {}),
-      ...(c.workingDir ? { workingDir: c.workingDir } : {}),
-      env,
-      ...(c.readinessProbe ? { readinessProbe: c.readinessProbe } : {}),
-      ...(c.livenessProbe ? { livenessProbe: c.livenessProbe } : {}),
-      ...(minReady ? { minReadySeconds: minReady } : {}),
-    };
+    return replicaSpecOf(
+      template,
+      (name, key) => this.host.secret(this.namespace, name, key),
+      this.record.deployment.spec?.minReadySeconds,
+    );
   }
 
   view(): ReleaseView {

@@ -449,6 +449,13 @@ describe('local runtime, end to end', () => {
     });
     expect(restarted.versions.flatMap((v) => v.pods).length).toBe(2);
     for (const pid of before) expect(() => process.kill(pid as number, 0)).toThrow();
+
+    // delete: the release's replicas stop and it is gone; the kind must match.
+    const pids = restarted.versions.flatMap((v) => v.pods.map((p) => p.pid as number));
+    expect((await cli('delete', 'canary', 'web')).err).toMatch(/canary default\/web not found/);
+    expect((await cli('delete', 'rollout', 'web')).out).toBe('rollout.argoproj.io/web deleted\n');
+    expect((await cli('list', 'rollouts')).out).toBe('No rollouts found.\n');
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
   }, 120_000);
 
   it('rejects bad manifests with file, line and field, and keeps running', async () => {

@@ -634,29 +634,19 @@ export class LocalRuntime {
   /** `vireo delete KIND NAME`. */
   async delete(kind: string, ns: string, name: string): Promise<string> {
     const k = normalKind(kind);
-    if (k === 'Rollout') {
+    if (k === 'Rollout' || k === 'Canary') {
       const key = `${ns}/${name}`;
       const r = this.releases.get(key);
-      if (!(r instanceof ArgoRelease)) throw new UserError(`rollout ${key} not found`);
+      const isCanary = k === 'Canary';
+      if (!r || r instanceof FlaggerRelease !== isCanary)
+        throw new UserError(`${k.toLowerCase()} ${key} not found`);
       this.releases.delete(key);
       this.dirty.delete(key);
       await this.saving;
       await r.teardown();
       await this.store.delete(`releases/${key}`);
       this.routesChanged();
-      return `rollout.argoproj.io/${name} deleted`;
-    }
-    if (k === 'Canary') {
-      const key = `${ns}/${name}`;
-      const r = this.releases.get(key);
-      if (!(r instanceof FlaggerRelease)) throw new UserError(`canary ${key} not found`);
-      this.releases.delete(key);
-      this.dirty.delete(key);
-      await this.saving;
-      await r.teardown();
-      await this.store.delete(`releases/${key}`);
-      this.routesChanged();
-      return `canary.flagger.app/${name} deleted`;
+      return `${isCanary ? 'canary.flagger.app' : 'rollout.argoproj.io'}/${name} deleted`;
     }
     if (k === 'Deployment')
       for (const r of this.releases.values())
