@@ -8,6 +8,7 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 60_000,
     pool: 'threads',
+    setupFiles: ['src/testing/fast-check-seed.ts'],
     reporters: report ? ['default', ['json', { outputFile: report }]] : ['default'],
   },
 });

@@ -35,6 +35,9 @@ describe('RE2 syntax', () => {
     ['[[:alpha:]]+[[:digit:]]', 'abc1', true],
     ['^[[:^digit:]]+$', 'abc', true],
     ['^[[:^digit:]]+$', 'ab1', false],
+    ['[[:alpha:]x:]]', 'a', false], // the class is [alpha x :], then a literal ]
+    ['[[:alpha:]x:]]', 'a]', true],
+    ['^[[:a]$', ':', true], // no ":]": "[:" is literal, as in Go
     ['\\pL', 'é', true],
     ['\\p{Greek}', 'λ', true],
     ['\\p{Greek}', 'l', false],
@@ -92,6 +95,10 @@ describe('RE2 syntax', () => {
     'a{3,2}',
     '[b-a]',
     '\\p{NoSuchScript}',
+    '[[:foo:]]',
+    '[[:constructor:]]', // longer than any class name; not Object.prototype either
+    '[[:^__proto__:]]',
+    '[[:alpha :]]',
     '(?x)a',
     'a\\',
   ];

@@ -427,13 +427,17 @@ class RegexParser {
       if (this.pos >= this.cps.length) throw new RegexError('missing closing ]');
       first = false;
       if (this.is('[') && this.is(':', 1)) {
-        const rest = String.fromCodePoint(...this.cps.slice(this.pos, this.pos + 12));
-        const m = /^\[:(\^?)([a-z]+):\]/.exec(rest);
-        if (m) {
-          const r = POSIX[m[2] as string];
-          if (!r) throw new RegexError(`invalid character class range: ${m[0]}`);
-          tests.push(rangesTest(r, m[1] === '^'));
-          this.pos += m[0].length;
+        // As RE2/Go: everything from "[:" to the next ":]" is a class name, and an unknown one is an error.
+        const rest = String.fromCodePoint(...this.cps.slice(this.pos));
+        const end = rest.indexOf(':]', 2);
+        if (end >= 0) {
+          const whole = rest.slice(0, end + 2);
+          const negated = whole[2] === '^';
+          const name = whole.slice(negated ? 3 : 2, end);
+          const r = Object.hasOwn(POSIX, name) ? POSIX[name] : undefined;
+          if (!r) throw new RegexError(`invalid character class range: ${whole}`);
+          tests.push(rangesTest(r, negated));
+          this.pos += [...whole].length;
           continue;
         }
       }

@@ -70,6 +70,16 @@ describe('no access to JS internals', () => {
     expect(g.pwned).toBeUndefined();
   });
 
+  it('Object.prototype names are not duration units or POSIX classes (found by the fuzz test)', () => {
+    for (const unit of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      expectKind(`duration("1${unit}") > duration("1s")`, 'runtime');
+    }
+    expectKind('"a" matches "[[:constructor:]]"', 'type');
+    expectKind('x matches "[[:constructor:]]"', 'type', { x: 'a' });
+    expectKind('"a" matches "[[:__proto__:]]"', 'type');
+    expect(evaluate('duration("1h30m") > duration("1.5h")', {})).toBe(false);
+  });
+
   it('arrays and strings have no named members', () => {
     expectKind('result.constructor', 'type', { result: [1] });
     expectKind('result.length', 'type', { result: [1] });

@@ -15,16 +15,17 @@ import {
   typeName,
 } from './values.js';
 
-const UNIT_NS: Record<string, bigint> = {
-  ns: 1n,
-  us: 1000n,
-  µs: 1000n, // U+00B5 micro sign
-  μs: 1000n, // U+03BC Greek mu
-  ms: 1_000_000n,
-  s: 1_000_000_000n,
-  m: 60_000_000_000n,
-  h: 3_600_000_000_000n,
-};
+// A Map, not an object literal: unit text comes from user expressions, and "__proto__" must not be a unit.
+const UNIT_NS = new Map<string, bigint>([
+  ['ns', 1n],
+  ['us', 1000n],
+  ['µs', 1000n], // U+00B5 micro sign
+  ['μs', 1000n], // U+03BC Greek mu
+  ['ms', 1_000_000n],
+  ['s', 1_000_000_000n],
+  ['m', 60_000_000_000n],
+  ['h', 3_600_000_000_000n],
+]);
 
 const TWO_63 = 1n << 63n;
 
@@ -46,7 +47,7 @@ export function parseDuration(text: string): number {
     const [whole = '', intText = '', fracText, unitText = ''] = m ?? [];
     if (!m || (intText === '' && (fracText === undefined || fracText === ''))) throw invalid();
     if (unitText === '') throw runtimeFault(`time: missing unit in duration ${JSON.stringify(text)}`);
-    const unit = UNIT_NS[unitText];
+    const unit = UNIT_NS.get(unitText);
     if (unit === undefined) {
       throw runtimeFault(
         `time: unknown unit ${JSON.stringify(unitText)} in duration ${JSON.stringify(text)}`,

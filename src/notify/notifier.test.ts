@@ -120,6 +120,15 @@ describe('rendering', () => {
       `Rollout default/guestbook aborted: ${aborted.message} (revision 2, step 3/6, weight 25%, metric success-rate = 0.8849 (Failed))`,
     );
   });
+  it('titles a trigger named like an Object member from its name, not from Object.prototype', () => {
+    const n: Notification = {
+      trigger: 'constructor',
+      severity: 'info',
+      message: 'x',
+      release: { kind: 'Rollout', name: 'r' },
+    };
+    expect(describeNotification(n).title).toBe('Rollout r constructor');
+  });
   it('leaves out what is unknown', () => {
     const n: Notification = {
       trigger: 'on-rollout-completed',

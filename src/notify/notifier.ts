@@ -197,16 +197,17 @@ export interface Rendered {
 const releaseId = (n: Notification): string =>
   n.release.namespace ? `${n.release.namespace}/${n.release.name}` : n.release.name;
 
-const TRIGGER_TITLES: Record<string, string> = {
-  'on-rollout-aborted': 'aborted',
-  'on-rollout-completed': 'completed',
-  'on-rollout-paused': 'paused',
-  'on-rollout-step-completed': 'step completed',
-  'on-rollout-updated': 'updated',
-  'on-analysis-run-failed': 'analysis failed',
-  'on-analysis-run-error': 'analysis error',
-  'on-analysis-run-running': 'analysis running',
-};
+// Triggers can be user-named, so a Map: "constructor" is not a title.
+const TRIGGER_TITLES = new Map<string, string>([
+  ['on-rollout-aborted', 'aborted'],
+  ['on-rollout-completed', 'completed'],
+  ['on-rollout-paused', 'paused'],
+  ['on-rollout-step-completed', 'step completed'],
+  ['on-rollout-updated', 'updated'],
+  ['on-analysis-run-failed', 'analysis failed'],
+  ['on-analysis-run-error', 'analysis error'],
+  ['on-analysis-run-running', 'analysis running'],
+]);
 
 export function metricText(m: NonNullable<Notification['metric']>): string {
   const value = m.value === undefined ? '' : ` = ${m.value}`;
@@ -216,7 +217,7 @@ export function metricText(m: NonNullable<Notification['metric']>): string {
 
 /** The headline, message and fields every notifier shows. */
 export function describe(n: Notification): Rendered {
-  const what = TRIGGER_TITLES[n.trigger] ?? n.trigger.replace(/^on-/, '').replace(/-/g, ' ');
+  const what = TRIGGER_TITLES.get(n.trigger) ?? n.trigger.replace(/^on-/, '').replace(/-/g, ' ');
   const title = `${n.release.kind} ${releaseId(n)} ${what}`;
   const fields: Rendered['fields'] = [{ name: n.release.kind, value: releaseId(n) }];
   if (n.revision !== undefined) fields.push({ name: 'Revision', value: String(n.revision) });

@@ -17,7 +17,7 @@ import type { ReleaseView } from '../../../views/release.js';
 import { startNginxRouter } from '../router/nginx.js';
 import type { LocalRouter } from '../router/router.js';
 import { type ApiServer, startApi } from './api.js';
-import { LocalRuntime } from './runtime.js';
+import { LocalRuntime, normalKind, UserError } from './runtime.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const cleanups: (() => Promise<void>)[] = [];
@@ -473,4 +473,24 @@ describe('local runtime, end to end', () => {
     expect(unknown.err).toMatch(/rollout default\/nothing not found/);
     expect((await cli('list', 'rollouts')).out).toBe('No rollouts found.\n');
   });
+});
+
+describe('kind names on the command line (normalKind)', () => {
+  it.each([
+    ['rollouts', 'Rollout'],
+    ['ro', 'Rollout'],
+    ['canaries', 'Canary'],
+    ['svc', 'Service'],
+    ['analysistemplates.argoproj.io', 'AnalysisTemplate'],
+    ['MetricTemplate', 'MetricTemplate'],
+  ])('%s -> %s', (given, want) => {
+    expect(normalKind(given)).toBe(want);
+  });
+  it.each(['pods', 'constructor', '__proto__', 'toString', ''])(
+    '%j is refused with the list of kinds',
+    (given) => {
+      expect(() => normalKind(given)).toThrow(UserError);
+      expect(() => normalKind(given)).toThrow(/the local runtime has rollout, canary/);
+    },
+  );
 });

@@ -800,7 +800,7 @@ export async function readRuntimeInfo(stateDir: string): Promise<RuntimeInfo | u
 }
 
 export function normalKind(kind: string): string {
-  const k = kind.toLowerCase().replace(/s$/, '').split('.')[0] ?? '';
+  const k = (kind.toLowerCase().split('.')[0] ?? '').replace(/s$/, '');
   const known: Record<string, string> = {
     rollout: 'Rollout',
     ro: 'Rollout',
@@ -816,7 +816,7 @@ export function normalKind(kind: string): string {
     metrictemplate: 'MetricTemplate',
     alertprovider: 'AlertProvider',
   };
-  const found = known[k];
+  const found = Object.hasOwn(known, k) ? known[k] : undefined; // `vireo get constructor` is unknown
   if (!found)
     throw new UserError(
       `kind ${kind}: the local runtime has rollout, canary, analysistemplate, clusteranalysistemplate, metrictemplate, deployment, service and secret`,
