@@ -1,13 +1,16 @@
 /**
- * Vireo's own weighted HTTP/1.1 reverse proxy for the local runtime (issue 5), on node:http only: the
- * features needed (weighted split, match rules, mirroring, drain, per-version metrics) are a few hundred
- * lines, and no proxy library does per-request weights with per-version metrics without the same glue.
+ * Vireo's own weighted HTTP/1.1 reverse proxy for the local runtime (issue 5). Two data paths share
+ * one routing table, metrics registry and rule set: the fast path on raw sockets (fast-path.ts,
+ * ADR 13) takes every connection first and relays strict HTTP/1.1 requests with small bodies; it hands
+ * anything else (HTTP/1.0, chunked or large request bodies, Upgrade, Expect, malformed input) to the
+ * node:http server below, which owns that connection from then on. No proxy library does per-request
+ * weights with per-version metrics without the same glue.
  *
- * Behaviour:
+ * Behaviour (both paths):
  * - Each request is decided once, on arrival, against the routing table current at that moment
  *   (`routing.ts`: match rules first, then the weights). `setRoutes` swaps the table for new requests
  *   only; a request in flight finishes (and retries) on the backend it was given.
- * - Round-robin over a backend's upstreams; keep-alive agent to the upstreams.
+ * - Round-robin over a backend's upstreams; keep-alive connections to the upstreams.
  * - Upstream connection error before an answer -> one more try on the backend's next upstream when the
  *   request has no body or its body was buffered (bodies up to `maxBufferedBody` with a
  *   Content-Length are buffered); otherwise, or when the retry fails too, 502.
@@ -16,9 +19,12 @@
  *   its answer is read and discarded. Streamed bodies (no length or above the buffer limit) are not mirrored.
  * - `close({drainMs})` stops accepting connections at once, closes idle keep-alive connections,
  *   answers in-flight requests with `Connection: close`, and waits up to `drainMs` for them.
- * Not handled yet: Upgrade/WebSocket, HTTP/2, TLS.
+ * Not handled yet: Upgrade/WebSocket (node:http answers it as a plain request), HTTP/2, TLS.
  */
 import http from 'node:http';
+import net from 'node:net';
+import { createFastPath } from './fast-path.js';
+import { HOP_BY_HOP, type RequestHead } from './http1.js';
 import { hostForUrl, ProxyMetrics, type SeriesLabels } from './metrics.js';
 import {
   type CompiledBackend,
@@ -61,18 +67,6 @@ export interface VireoProxy {
   inFlight(): number;
   close(options?: { drainMs?: number }): Promise<CloseResult>;
 }
-
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
 
 /** The names a `Connection` header lists beyond the fixed set; undefined when none (the usual `keep-alive`). */
 function listedTokens(connection: string | string[]): Set<string> | undefined {
@@ -155,18 +149,17 @@ export async function startProxy(options: ProxyOptions): Promise<VireoProxy> {
   };
   const nextUpstream = (b: CompiledBackend): Upstream | undefined => b.upstreams[nextIndex(b)];
 
-  const sendMirror = (b: CompiledBackend, req: http.IncomingMessage, body: Buffer | undefined) => {
+  const sendMirror = (
+    b: CompiledBackend,
+    method: string,
+    path: string,
+    headers: http.OutgoingHttpHeaders,
+    body: Buffer | undefined,
+  ) => {
     const u = nextUpstream(b);
     if (!u) return;
     registry.observeMirror({ service, backend: b.name, version: b.version });
-    const m = http.request({
-      host: u.host,
-      port: u.port,
-      method: req.method,
-      path: req.url,
-      headers: stripHopByHop(req.headers),
-      agent,
-    });
+    const m = http.request({ host: u.host, port: u.port, method, path, headers, agent });
     mirrorRequests.add(m);
     const timer = setTimeout(() => m.destroy(), timeoutMs);
     const done = () => {
@@ -221,10 +214,7 @@ export async function startProxy(options: ProxyOptions): Promise<VireoProxy> {
       const res = this.res;
       const code = res.headersSent ? res.statusCode : 499;
       const labels = this.backend ? labelsOf(this.backend) : noBackend;
-      registry.observe(labels, code, (performance.now() - this.start) / 1000);
-      inFlight--;
-      if (closing) server.closeIdleConnections();
-      if (inFlight === 0 && idleWaiters.length > 0) for (const w of idleWaiters.splice(0)) w();
+      ended(labels, code, (performance.now() - this.start) / 1000);
       if (this.timer !== undefined) clearTimeout(this.timer);
       if (this.current !== undefined && !res.writableFinished) this.current.destroy();
     }
@@ -345,14 +335,16 @@ export async function startProxy(options: ProxyOptions): Promise<VireoProxy> {
     const chunked = req.headers['transfer-encoding'] !== undefined;
     const size = length === undefined ? undefined : Number(length);
     if (!chunked && (size === undefined || size === 0)) {
-      for (const m of mirrors) sendMirror(m, req, undefined);
+      for (const m of mirrors)
+        sendMirror(m, req.method ?? 'GET', req.url ?? '/', stripHopByHop(req.headers), undefined);
       ex.attempt(backend, undefined);
     } else if (!chunked && size !== undefined && Number.isFinite(size) && size <= maxBuffered) {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = Buffer.concat(chunks);
-        for (const m of mirrors) sendMirror(m, req, body);
+        for (const m of mirrors)
+          sendMirror(m, req.method ?? 'GET', req.url ?? '/', stripHopByHop(req.headers), body);
         ex.attempt(backend, body);
       });
     } else {
@@ -360,16 +352,61 @@ export async function startProxy(options: ProxyOptions): Promise<VireoProxy> {
     }
   };
 
+  /** Counts an exchange that ended, on either path, and wakes a waiting drain. */
+  const ended = (labels: SeriesLabels, code: number, seconds: number) => {
+    registry.observe(labels, code, seconds);
+    inFlight--;
+    if (closing) {
+      server.closeIdleConnections();
+      fast.closeIdle();
+    }
+    if (inFlight === 0 && idleWaiters.length > 0) for (const w of idleWaiters.splice(0)) w();
+  };
+
+  // node:http never listens itself: it gets the connections the fast path hands off. (So its
+  // headersTimeout check, which starts with listen, does not run; the fast path has read the
+  // connection's first bytes by then.)
   const server = http.createServer(handle);
   server.keepAliveTimeout = 5_000;
+  const fast = createFastPath({
+    routes: () => routes,
+    decide: (table, head: RequestHead) =>
+      decide(table, { method: head.method, url: head.target, headers: head.headers }, random),
+    nextIndex,
+    timeoutMs,
+    maxBufferedBody: maxBuffered,
+    started: () => {
+      inFlight++;
+    },
+    finished: (b, code, seconds) => ended(b ? labelsOf(b) : noBackend, code, seconds),
+    closing: () => closing,
+    mirror: (b, head, body) => {
+      const headers: http.OutgoingHttpHeaders = {};
+      for (const line of head.lines) {
+        if (HOP_BY_HOP.has(line.name) || head.listed?.has(line.name)) continue;
+        const prior = headers[line.name];
+        headers[line.name] = prior === undefined ? line.value : [prior as string, line.value].flat();
+      }
+      sendMirror(b, head.method, head.target, headers, body);
+    },
+    handoff: (socket, pending) => {
+      if (pending) socket.unshift(pending);
+      server.emit('connection', socket);
+    },
+  });
+  const listener = net.createServer(
+    // allowHalfOpen: a client that half-closes after its requests still gets its answers.
+    { noDelay: true, allowHalfOpen: true },
+    (socket) => fast.accept(socket),
+  );
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.listen.port, options.listen.host, () => {
-      server.off('error', reject);
+    listener.once('error', reject);
+    listener.listen(options.listen.port, options.listen.host, () => {
+      listener.off('error', reject);
       resolve();
     });
   });
-  const addr = server.address();
+  const addr = listener.address();
   const port = typeof addr === 'object' && addr ? addr.port : options.listen.port;
 
   return {
@@ -382,8 +419,9 @@ export async function startProxy(options: ProxyOptions): Promise<VireoProxy> {
     inFlight: () => inFlight,
     async close({ drainMs = 10_000 } = {}) {
       closing = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
       server.closeIdleConnections();
+      fast.closeIdle();
       let drained = inFlight === 0;
       if (!drained) {
         drained = await new Promise<boolean>((resolve) => {
@@ -396,6 +434,7 @@ export async function startProxy(options: ProxyOptions): Promise<VireoProxy> {
       }
       const aborted = inFlight;
       server.closeAllConnections();
+      fast.destroyAll();
       for (const m of mirrorRequests) m.destroy();
       agent.destroy();
       await closed;
