@@ -1,0 +1,245 @@
+import { describe, expect, it } from 'vitest';
+import { canaryIngressName, desiredCanaryIngress, nginxRouter } from './nginx.js';
+import { type KubeObject, type ObjectRef, RouterError, type RouterRollout } from './router.js';
+
+const rollout = (
+  nginx: RouterRollout['trafficRouting']['nginx'],
+  extra: Partial<RouterRollout> = {},
+): RouterRollout => ({
+  name: 'guestbook',
+  namespace: 'default',
+  uid: 'uid-1',
+  stableService: 'guestbook-stable',
+  canaryService: 'guestbook-canary',
+  trafficRouting: { nginx },
+  ...extra,
+});
+
+const stableIngress: KubeObject = {
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'Ingress',
+  metadata: {
+    name: 'guestbook',
+    namespace: 'default',
+    annotations: {
+      'kubernetes.io/ingress.class': 'nginx',
+      'nginx.ingress.kubernetes.io/rewrite-target': '/',
+    },
+  },
+  spec: {
+    ingressClassName: 'nginx',
+    tls: [{ hosts: ['guestbook.example'], secretName: 'tls' }],
+    rules: [
+      {
+        host: 'guestbook.example',
+        http: {
+          paths: [
+            {
+              path: '/',
+              pathType: 'Prefix',
+              backend: { service: { name: 'guestbook-stable', port: { number: 80 } } },
+            },
+          ],
+        },
+      },
+      {
+        host: 'other.example',
+        http: {
+          paths: [
+            { path: '/', pathType: 'Prefix', backend: { service: { name: 'other', port: { number: 80 } } } },
+          ],
+        },
+      },
+    ],
+  },
+};
+
+const world =
+  (...objects: KubeObject[]) =>
+  (ref: ObjectRef) =>
+    objects.find((o) => o.kind === ref.kind && o.metadata.name === ref.name);
+
+describe('nginx canary Ingress', () => {
+  it('copies the rules that route to the stable Service, pointed at the canary; TLS and class kept; owned by the Rollout', () => {
+    const { ingress } = desiredCanaryIngress(rollout({ stableIngress: 'guestbook' }), stableIngress, {
+      canaryWeight: 20,
+      headerRoutes: [],
+    });
+    expect(ingress.metadata).toEqual({
+      name: 'guestbook-guestbook-canary',
+      namespace: 'default',
+      annotations: {
+        'kubernetes.io/ingress.class': 'nginx',
+        'nginx.ingress.kubernetes.io/canary': 'true',
+        'nginx.ingress.kubernetes.io/canary-weight': '20',
+      },
+      ownerReferences: [
+        {
+          apiVersion: 'argoproj.io/v1alpha1',
+          kind: 'Rollout',
+          name: 'guestbook',
+          uid: 'uid-1',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    });
+    expect(ingress.spec).toEqual({
+      ingressClassName: 'nginx',
+      tls: [{ hosts: ['guestbook.example'], secretName: 'tls' }],
+      rules: [
+        {
+          host: 'guestbook.example',
+          http: {
+            paths: [
+              {
+                path: '/',
+                pathType: 'Prefix',
+                backend: { service: { name: 'guestbook-canary', port: { number: 80 } } },
+              },
+            ],
+          },
+        },
+      ],
+    });
+    // The stable Ingress is never changed.
+    expect(
+      (stableIngress.spec as { rules: { http: { paths: { backend: { service: { name: string } } }[] } }[] })
+        .rules[0]?.http.paths[0]?.backend.service.name,
+    ).toBe('guestbook-stable');
+  });
+
+  it.each([
+    [
+      'additional annotations get the prefix when they lack it',
+      { additionalIngressAnnotations: { 'canary-by-cookie': 'beta' } },
+      undefined,
+      { 'nginx.ingress.kubernetes.io/canary-by-cookie': 'beta' },
+    ],
+    [
+      'a custom annotation prefix',
+      { annotationPrefix: 'custom.nginx.org' },
+      undefined,
+      { 'custom.nginx.org/canary': 'true', 'custom.nginx.org/canary-weight': '20' },
+    ],
+    [
+      'maxTrafficWeight sets canary-weight-total',
+      {},
+      1000,
+      { 'nginx.ingress.kubernetes.io/canary-weight-total': '1000' },
+    ],
+    [
+      'canaryIngressAnnotations land on the canary Ingress',
+      { canaryIngressAnnotations: { 'my.org/team': 'web' } },
+      undefined,
+      { 'nginx.ingress.kubernetes.io/my.org/team': 'web' },
+    ],
+  ])('%s', (_name, extra, maxTrafficWeight, want) => {
+    const r = rollout({ stableIngress: 'guestbook', ...extra });
+    if (maxTrafficWeight !== undefined) r.trafficRouting.maxTrafficWeight = maxTrafficWeight;
+    const { ingress } = desiredCanaryIngress(r, stableIngress, { canaryWeight: 20, headerRoutes: [] });
+    expect(ingress.metadata.annotations).toMatchObject(want);
+  });
+
+  it.each([
+    ['exact', { exact: 'yes' }, { 'canary-by-header-value': 'yes' }],
+    ['regex', { regex: 'a|b' }, { 'canary-by-header-pattern': 'a|b' }],
+    ['prefix (as a pattern, escaped)', { prefix: 'v1.2' }, { 'canary-by-header-pattern': '^v1\\.2.*' }],
+  ])('a setHeaderRoute (%s) becomes canary-by-header', (_name, headerValue, want) => {
+    const { ingress, warnings } = desiredCanaryIngress(
+      rollout({ stableIngress: 'guestbook' }),
+      stableIngress,
+      {
+        canaryWeight: 0,
+        headerRoutes: [{ name: 'r1', match: [{ headerName: 'X-Canary', headerValue }] }],
+      },
+    );
+    const prefixed = Object.fromEntries(
+      Object.entries(want).map(([k, v]) => [`nginx.ingress.kubernetes.io/${k}`, v]),
+    );
+    expect(ingress.metadata.annotations).toMatchObject({
+      'nginx.ingress.kubernetes.io/canary-by-header': 'X-Canary',
+      ...prefixed,
+    });
+    expect(warnings).toEqual([]);
+  });
+
+  it('a second header match is not silently dropped: a warning says which one is used', () => {
+    const { warnings } = desiredCanaryIngress(rollout({ stableIngress: 'guestbook' }), stableIngress, {
+      canaryWeight: 0,
+      headerRoutes: [
+        {
+          name: 'r1',
+          match: [
+            { headerName: 'X-A', headerValue: { exact: '1' } },
+            { headerName: 'X-B', headerValue: { exact: '2' } },
+          ],
+        },
+      ],
+    });
+    expect(warnings).toEqual([
+      'nginx routes a canary Ingress on one header: only X-A of header route r1 is used',
+    ]);
+  });
+
+  it('an Ingress without a rule for the stable Service is an error naming both', () => {
+    const r = rollout({ stableIngress: 'guestbook' }, { stableService: 'nope' });
+    expect(() => desiredCanaryIngress(r, stableIngress, { canaryWeight: 1, headerRoutes: [] })).toThrow(
+      'ingress `guestbook` has no rules using service nope backend',
+    );
+  });
+
+  it('the canary name is cut to 253 characters with its suffix', () => {
+    const n = canaryIngressName('r'.repeat(200), 's'.repeat(100));
+    expect(n).toHaveLength(253);
+    expect(n.endsWith('-canary')).toBe(true);
+  });
+});
+
+describe('nginx router plan', () => {
+  const r = rollout({ stableIngress: 'guestbook' });
+
+  it('creates the canary Ingress when missing, then patches only when the weight changes', () => {
+    const first = nginxRouter.plan(r, { canaryWeight: 20, headerRoutes: [] }, world(stableIngress));
+    expect(first.events.map((e) => e.reason)).toEqual(['CreatingCanaryIngress']);
+    const created = first.upsert[0] as KubeObject;
+    expect(
+      nginxRouter.plan(r, { canaryWeight: 20, headerRoutes: [] }, world(stableIngress, created)),
+    ).toEqual({ upsert: [], events: [] });
+    const moved = nginxRouter.plan(r, { canaryWeight: 40, headerRoutes: [] }, world(stableIngress, created));
+    expect(moved.upsert[0]?.metadata.annotations?.['nginx.ingress.kubernetes.io/canary-weight']).toBe('40');
+    expect(moved.events).toEqual([
+      {
+        type: 'Normal',
+        reason: 'PatchingCanaryIngress',
+        message: "Updating Ingress `guestbook-guestbook-canary` to desiredWeight '40'",
+      },
+    ]);
+  });
+
+  it('reads the stable and canary Ingress of each stableIngresses entry', () => {
+    expect(nginxRouter.reads(rollout({ stableIngresses: ['a', 'b'] })).map((x) => x.name)).toEqual([
+      'a',
+      'guestbook-a-canary',
+      'b',
+      'guestbook-b-canary',
+    ]);
+  });
+
+  it('refuses a canary Ingress another object controls, and a missing stable Ingress', () => {
+    const foreign: KubeObject = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: {
+        name: 'guestbook-guestbook-canary',
+        ownerReferences: [{ apiVersion: 'v1', kind: 'X', name: 'x', uid: 'other', controller: true }],
+      },
+    };
+    expect(() =>
+      nginxRouter.plan(r, { canaryWeight: 1, headerRoutes: [] }, world(stableIngress, foreign)),
+    ).toThrow('canary ingress `guestbook-guestbook-canary` controlled by different object');
+    const missing = () => nginxRouter.plan(r, { canaryWeight: 1, headerRoutes: [] }, world());
+    expect(missing).toThrow(RouterError);
+    expect(missing).toThrow('stableIngress `guestbook`');
+  });
+});
