@@ -11,6 +11,7 @@ import { UserError } from '../platforms/local/runtime/runtime.js';
 import { isScenarioName, SCENARIO_NAMES } from '../sim/simulate.js';
 import { registerAnalyze } from './commands/analyze.js';
 import { runCrds } from './commands/crds.js';
+import { registerDashboard } from './commands/dashboard.js';
 import { runLint } from './commands/lint.js';
 import { registerLoadtester } from './commands/loadtester.js';
 import { registerLocal } from './commands/local.js';
@@ -213,6 +214,9 @@ export function buildProgram(io: Io, invokedAs = 'vireo'): { program: Command; e
     code = n;
   });
   registerLoadtester(program, io, (n) => {
+    code = n;
+  });
+  registerDashboard(program, io, (n) => {
     code = n;
   });
   registerLocal(program, io, (n) => {

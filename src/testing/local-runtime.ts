@@ -248,6 +248,7 @@ export function localRuntimeHarness(): Harness {
           stateDir,
           '--listen',
           `127.0.0.1:${apiPort}`,
+          '--no-dashboard',
         ],
         { cwd: repoRoot, env: { ...process.env, TMPDIR: tag }, stdio: ['ignore', 'pipe', 'pipe'] },
       );

@@ -82,6 +82,14 @@ export interface ReleaseEventView {
   message: string;
 }
 
+/** One canary step as written, for a progress line. */
+export interface StepView {
+  /** setWeight, pause, analysis, experiment, setCanaryScale, setHeaderRoute, setMirrorRoute, plugin. */
+  kind: string;
+  /** Short text: `weight 20 %`, `pause 5s`, `pause until promoted`, `analysis success-rate`. */
+  label: string;
+}
+
 export interface ReleaseView {
   dialect: 'argo' | 'flagger';
   /** `Rollout` or `Canary`. */
@@ -98,6 +106,8 @@ export interface ReleaseView {
   strategy: 'Canary' | 'BlueGreen' | 'Flagger';
   /** Canary steps: current index (0-based; = count when done) and count. Flagger: iterations. */
   step?: { index: number; count: number };
+  /** Argo canary: the steps as written; `step.index` points into them. */
+  steps?: StepView[];
   /** The weight the current step sets and the router's actual canary weight (0..100). */
   setWeight?: number;
   actualWeight?: number;
@@ -106,6 +116,8 @@ export interface ReleaseView {
   replicas: { desired: number; current: number; updated: number; ready: number; available: number };
   revision: number;
   createdAt?: string;
+  /** The containers of the current pod template (what `set image CONTAINER=IMAGE` names). */
+  containers?: { name: string; image: string }[];
   /** Newest revision first. */
   versions: VersionView[];
   /** Newest first. */

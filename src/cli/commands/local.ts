@@ -10,7 +10,8 @@ import path from 'node:path';
 import { type Command, Option } from 'commander';
 import { type Diagnostic, formatDiagnostic } from '../../api/diagnostics.js';
 import { parseGoDuration } from '../../api/duration.js';
-import { runDemoScript, startDemo } from '../../demo/local.js';
+import { type Dashboard, dashboardBanner, startLocalDashboard } from '../../dashboard/index.js';
+import { DEMO_NAME, runDemoScript, startDemo } from '../../demo/local.js';
 import { runLoad } from '../../loadtester/load.js';
 import { startNginxRouter } from '../../platforms/local/router/nginx.js';
 import type { LocalRouter } from '../../platforms/local/router/router.js';
@@ -73,6 +74,33 @@ function logLine(io: Io) {
     io.err(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}\n`);
 }
 
+const DEFAULT_DASHBOARD = '127.0.0.1:3100';
+
+/**
+ * Starts the dashboard beside the runtime; a busy port is a warning, not a failure (the runtime matters
+ * more). The banner goes to stdout, never to the log: it may hold a generated token.
+ */
+async function dashboardFor(
+  listen: string | false,
+  o: { apiUrl: string; traffic?: { url: string; release: string } },
+  io: Io,
+  log: (level: 'info' | 'warn' | 'error', message: string) => void,
+): Promise<Dashboard | undefined> {
+  if (listen === false) return undefined;
+  const at = parseListen(listen, '--dashboard');
+  try {
+    const dash = await startLocalDashboard({ ...o, host: at.host, port: at.port, log });
+    io.out(dashboardBanner(dash));
+    return dash;
+  } catch (e) {
+    log(
+      'warn',
+      `no dashboard: cannot listen on ${listen}: ${(e as Error).message} (choose another with --dashboard HOST:PORT)`,
+    );
+    return undefined;
+  }
+}
+
 /** Waits for SIGINT/SIGTERM. */
 function untilSignal(): Promise<string> {
   return new Promise((resolve) => {
@@ -108,27 +136,42 @@ export function registerLocal(program: Command, io: Io, setCode: (n: number) => 
     .option('--listen <host:port>', 'address of the API the CLI verbs and the dashboard use', DEFAULT_API)
     .option('--host <host>', 'address the Services listen on, unless annotated vireo.dev/host', '127.0.0.1')
     .addOption(new Option('--router <kind>', 'the local router').choices(['vireo', 'nginx']).default('vireo'))
-    .action(async (o: { stateDir?: string; listen: string; host: string; router: string }) => {
-      const stateDir = o.stateDir ?? defaultStateDir();
-      const listen = parseListen(o.listen, '--listen');
-      const log = logLine(io);
-      const router = await routerFor(o.router, stateDir);
-      const rt = await LocalRuntime.start({ stateDir, host: o.host, log, ...(router ? { router } : {}) });
-      let api: Awaited<ReturnType<typeof startApi>>;
-      try {
-        api = await startApi(rt, listen, () => ({ stateDir, pid: process.pid }));
-      } catch (e) {
+    .option('--dashboard <host:port>', 'where the web dashboard listens', DEFAULT_DASHBOARD)
+    .option('--no-dashboard', 'no web dashboard')
+    .action(
+      async (o: {
+        stateDir?: string;
+        listen: string;
+        host: string;
+        router: string;
+        dashboard: string | false;
+      }) => {
+        const stateDir = o.stateDir ?? defaultStateDir();
+        const listen = parseListen(o.listen, '--listen');
+        const log = logLine(io);
+        const router = await routerFor(o.router, stateDir);
+        const rt = await LocalRuntime.start({ stateDir, host: o.host, log, ...(router ? { router } : {}) });
+        let api: Awaited<ReturnType<typeof startApi>>;
+        try {
+          api = await startApi(rt, listen, () => ({ stateDir, pid: process.pid }));
+        } catch (e) {
+          await rt.close();
+          throw new UserError(`cannot listen on ${o.listen}: ${(e as Error).message}`);
+        }
+        await rt.writeRuntimeInfo({ url: api.url, pid: process.pid, startedAt: new Date().toISOString() });
+        log(
+          'info',
+          `vireo up: state in ${stateDir}, API on ${api.url}, router ${o.router}; stop with Ctrl-C`,
+        );
+        const dash = await dashboardFor(o.dashboard, { apiUrl: api.url }, io, log);
+        const signal = await untilSignal();
+        log('info', `${signal}: stopping (replicas get their grace period)`);
+        await dash?.close();
+        await api.close();
         await rt.close();
-        throw new UserError(`cannot listen on ${o.listen}: ${(e as Error).message}`);
-      }
-      await rt.writeRuntimeInfo({ url: api.url, pid: process.pid, startedAt: new Date().toISOString() });
-      log('info', `vireo up: state in ${stateDir}, API on ${api.url}, router ${o.router}; stop with Ctrl-C`);
-      const signal = await untilSignal();
-      log('info', `${signal}: stopping (replicas get their grace period)`);
-      await api.close();
-      await rt.close();
-      setCode(ExitCode.ok);
-    });
+        setCode(ExitCode.ok);
+      },
+    );
 
   withCommon(
     program.command('apply').description('Create or update objects from files, as kubectl apply does.'),
@@ -370,6 +413,12 @@ export function registerLocal(program: Command, io: Io, setCode: (n: number) => 
     .option('--port <port>', 'where the demo app answers (interactive mode)', '8080')
     .option('--listen <host:port>', 'the API, for the CLI verbs (interactive mode)', DEFAULT_API)
     .option('--pause <seconds>', 'pause between weight steps', '')
+    .option(
+      '--dashboard <host:port>',
+      'where the web dashboard listens (interactive mode)',
+      DEFAULT_DASHBOARD,
+    )
+    .option('--no-dashboard', 'no web dashboard')
     .addOption(stateDirOption())
     .option('-v, --verbose', "print the runtime's log too")
     .action(
@@ -380,6 +429,7 @@ export function registerLocal(program: Command, io: Io, setCode: (n: number) => 
         pause: string;
         stateDir?: string;
         verbose?: boolean;
+        dashboard: string | false;
       }) => {
         const pause = o.pause === '' ? undefined : Number(o.pause);
         if (pause !== undefined && (!Number.isFinite(pause) || pause < 0 || pause > 3600))
@@ -421,9 +471,16 @@ export function registerLocal(program: Command, io: Io, setCode: (n: number) => 
           timeoutMs: 10_000,
           signal: stopLoad.signal,
         });
+        const dash = await dashboardFor(
+          o.dashboard,
+          { apiUrl: demo.api.url, traffic: { url: demo.appUrl, release: `default/${DEMO_NAME}` } },
+          io,
+          log ?? logLine(io),
+        );
         io.out(
           [
             `The demo is running: rollouts-demo at blue on ${demo.appUrl} (try: curl ${demo.appUrl}/color), with a steady load of 20 req/s.`,
+            ...(dash ? [`Watch it in a browser: ${dash.url}`] : []),
             'In another terminal:',
             `  vireo get rollout rollouts-demo --watch${flags}`,
             `  vireo set image rollouts-demo rollouts-demo=argoproj/rollouts-demo:green${flags}       # a good release, promoted step by step`,
@@ -437,6 +494,7 @@ export function registerLocal(program: Command, io: Io, setCode: (n: number) => 
         await untilSignal();
         stopLoad.abort();
         await load.catch(() => undefined);
+        await dash?.close();
         await demo.close();
         setCode(ExitCode.ok);
       },

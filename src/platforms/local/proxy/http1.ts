@@ -63,7 +63,11 @@ function splitLine(line: string): { name: string; value: string } | undefined {
   if (colon <= 0) return undefined;
   const name = line.slice(0, colon);
   if (!TOKEN.test(name)) return undefined;
-  const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+  let from = colon + 1;
+  let to = line.length;
+  while (from < to && (line.charCodeAt(from) === 0x20 || line.charCodeAt(from) === 0x09)) from++;
+  while (to > from && (line.charCodeAt(to - 1) === 0x20 || line.charCodeAt(to - 1) === 0x09)) to--;
+  const value = line.slice(from, to);
   if (hasControl(value)) return undefined;
   return { name: name.toLowerCase(), value };
 }

@@ -9,7 +9,9 @@
  *                                                   last `window` seconds (default 60), for analyses
  *   GET  /api/v1/releases[?namespace=]              ReleaseView[]
  *   GET  /api/v1/releases/NS/NAME                   ReleaseView
- *   POST /api/v1/releases/NS/NAME/VERB              promote|abort|retry|pause|resume|restart|undo|set-image
+ *   POST /api/v1/releases/NS/NAME/VERB              promote|abort|retry|pause|resume|restart|undo|set-image;
+ *                                                   body {full?, toRevision?, container?, image?, actor?}:
+ *                                                   with `actor` the action is also a UserAction event
  *   POST /api/v1/apply  {sources:[{name,text}]}     ApplyResult (422 with diagnostics when invalid)
  *   POST /api/v1/delete {kind,namespace,name}
  *   GET  /api/v1/runtime                            state dir, listener addresses, pid
@@ -121,6 +123,10 @@ export async function startApi(
           ...(typeof body.toRevision === 'number' ? { toRevision: body.toRevision } : {}),
           ...(typeof body.container === 'string' ? { container: body.container } : {}),
           ...(typeof body.image === 'string' ? { image: body.image } : {}),
+          // Who asked (the dashboard names its user): recorded in the release's events.
+          ...(typeof body.actor === 'string' && body.actor !== ''
+            ? { actor: body.actor.replace(/[^\x20-\x7e]/g, '?').slice(0, 200) }
+            : {}),
         });
         return send(res, 200, { message });
       }

@@ -696,7 +696,31 @@ export class LocalRuntime {
     ns: string,
     name: string,
     verb: string,
-    args: { full?: boolean; toRevision?: number; container?: string; image?: string } = {},
+    args: { full?: boolean; toRevision?: number; container?: string; image?: string; actor?: string } = {},
+  ): Promise<string> {
+    const message = await this.carryOut(ns, name, verb, args);
+    // Actions with a known actor (the dashboard) also go to the release's event timeline.
+    const r = this.releases.get(`${ns}/${name}`);
+    if (args.actor && r instanceof ArgoRelease) {
+      const what =
+        verb === 'promote' && args.full
+          ? 'promote --full'
+          : verb === 'set-image'
+            ? `set image ${args.container}=${args.image}`
+            : verb === 'undo' && args.toRevision
+              ? `undo --to-revision ${args.toRevision}`
+              : verb;
+      r.event('Normal', 'UserAction', `${what} by ${args.actor}`);
+      this.save(`${ns}/${name}`);
+    }
+    return message;
+  }
+
+  private async carryOut(
+    ns: string,
+    name: string,
+    verb: string,
+    args: { full?: boolean; toRevision?: number; container?: string; image?: string },
   ): Promise<string> {
     const r = this.release(ns, name);
     if (r instanceof FlaggerRelease)

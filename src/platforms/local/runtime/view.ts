@@ -6,6 +6,7 @@ import type {
   PodView,
   ReleasePhase,
   ReleaseView,
+  StepView,
   VersionRole,
   VersionView,
 } from '../../../views/release.js';
@@ -137,6 +138,7 @@ export function argoReleaseView(
     ...(canary && steps.length > 0
       ? { step: { index: Math.min(stepIndex, steps.length), count: steps.length } }
       : {}),
+    ...(canary && steps.length > 0 ? { steps: steps.map(stepView) } : {}),
     ...(setWeight !== undefined ? { setWeight } : {}),
     ...(canary?.trafficRouting ? { actualWeight: rec.router.weight } : {}),
     images,
@@ -149,6 +151,9 @@ export function argoReleaseView(
     },
     revision: rec.versions[podHash]?.revision ?? 0,
     ...(r.metadata?.creationTimestamp ? { createdAt: String(r.metadata.creationTimestamp) } : {}),
+    containers: ((r.spec.template?.spec?.containers ?? []) as { name?: string; image?: string }[]).map(
+      (c) => ({ name: c.name ?? '', image: c.image ?? '' }),
+    ),
     versions,
     analysisRuns: runs,
     events: rec.events,
@@ -167,6 +172,55 @@ export function podViews(s: VersionStatus | undefined): PodView[] {
     ...(p.pid !== undefined ? { pid: p.pid } : {}),
     port: p.port,
   }));
+}
+
+/** A canary step as the progress line shows it. */
+export function stepView(step: {
+  setWeight?: number;
+  pause?: { duration?: string | number };
+  analysis?: { templates?: { templateName?: string }[] };
+  experiment?: { duration?: string };
+  setCanaryScale?: { weight?: number; replicas?: number; matchTrafficWeight?: boolean };
+  setHeaderRoute?: { name?: string };
+  setMirrorRoute?: { name?: string; percentage?: number };
+  plugin?: { name?: string };
+}): StepView {
+  if (step.setWeight !== undefined) return { kind: 'setWeight', label: `weight ${step.setWeight} %` };
+  if (step.pause)
+    return {
+      kind: 'pause',
+      label:
+        step.pause.duration === undefined ? 'pause until promoted' : `pause ${String(step.pause.duration)}`,
+    };
+  if (step.analysis)
+    return {
+      kind: 'analysis',
+      label: `analysis ${(step.analysis.templates ?? []).map((t) => t.templateName ?? '').join(', ')}`.trim(),
+    };
+  if (step.experiment)
+    return {
+      kind: 'experiment',
+      label: `experiment${step.experiment.duration ? ` ${step.experiment.duration}` : ''}`,
+    };
+  if (step.setCanaryScale) {
+    const s = step.setCanaryScale;
+    const what =
+      s.replicas !== undefined
+        ? `${s.replicas} replica(s)`
+        : s.weight !== undefined
+          ? `${s.weight} %`
+          : 'match traffic weight';
+    return { kind: 'setCanaryScale', label: `canary scale ${what}` };
+  }
+  if (step.setHeaderRoute)
+    return { kind: 'setHeaderRoute', label: `header route ${step.setHeaderRoute.name ?? ''}`.trim() };
+  if (step.setMirrorRoute)
+    return {
+      kind: 'setMirrorRoute',
+      label: `mirror route ${step.setMirrorRoute.name ?? ''}${step.setMirrorRoute.percentage !== undefined ? ` ${step.setMirrorRoute.percentage} %` : ''}`,
+    };
+  if (step.plugin) return { kind: 'plugin', label: `plugin ${step.plugin.name ?? ''}`.trim() };
+  return { kind: 'unknown', label: 'step' };
 }
 
 /** The weight the steps so far ask for (Argo's `GetCurrentSetWeight`); 100 when promoted. */
