@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Rollout } from '../../api/argo/rollout.js';
 import {
+  analysisRunFor,
   HASH_LABEL,
   MANAGED_BY_ANNOTATION,
   nextRevision,
@@ -135,5 +136,32 @@ describe('nextRevision', () => {
     [[{ revision: 1 }, { revision: 4 }, {}], 5],
   ])('%j -> %i', (rss, want) => {
     expect(nextRevision(rss)).toBe(want);
+  });
+});
+
+describe('analysisRunFor', () => {
+  const spec = { metrics: [{ name: 'success-rate', successCondition: 'result[0] > 0.90' }], args: [] };
+  it.each([
+    ['step', 2, { 'rollout-type': 'Step', [HASH_LABEL]: 'h2', 'step-index': '2' }],
+    ['background', undefined, { 'rollout-type': 'Background', [HASH_LABEL]: 'h2' }],
+    ['prePromotion', undefined, { 'rollout-type': 'PrePromotion', [HASH_LABEL]: 'h2' }],
+  ] as const)('%s run: labelled as Argo labels it, owned, with its revision', (kind, stepIndex, labels) => {
+    const run = analysisRunFor(rollout, spec, {
+      name: 'rollouts-demo-h2-4',
+      kind,
+      hash: 'h2',
+      revision: 4,
+      ...(stepIndex !== undefined ? { stepIndex } : {}),
+    });
+    expect(run.metadata).toMatchObject({
+      name: 'rollouts-demo-h2-4',
+      namespace: 'demo',
+      labels,
+      annotations: { 'rollout.argoproj.io/revision': '4' },
+    });
+    expect(run.metadata.labels).toEqual(labels);
+    expect(run.metadata.ownerReferences?.[0]?.uid).toBe('u-1');
+    expect(run.spec).toEqual(spec);
+    expect(run.spec).not.toBe(spec);
   });
 });

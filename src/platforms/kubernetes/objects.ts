@@ -139,3 +139,44 @@ export function serviceSelectorPatch(
 export function nextRevision(replicaSets: readonly { revision?: number }[]): number {
   return replicaSets.reduce((max, rs) => Math.max(max, rs.revision ?? 0), 0) + 1;
 }
+
+/** Argo's `rollout-type` label per kind of run. */
+const ROLLOUT_TYPE: Record<'step' | 'background' | 'prePromotion' | 'postPromotion', string> = {
+  step: 'Step',
+  background: 'Background',
+  prePromotion: 'PrePromotion',
+  postPromotion: 'PostPromotion',
+};
+
+/**
+ * The AnalysisRun object for a run the engine asked for (`CreateAnalysisRun`), built from its templates
+ * (`buildAnalysisRun`'s spec): owned by the Rollout, labelled as Argo labels them (`rollout-type`,
+ * `rollouts-pod-template-hash`, `step-index` for step runs), with the revision annotation.
+ */
+export function analysisRunFor(
+  rollout: Rollout,
+  spec: unknown,
+  o: {
+    name: string;
+    kind: keyof typeof ROLLOUT_TYPE;
+    hash: string;
+    revision: number;
+    stepIndex?: number;
+  },
+): KubeObject {
+  const meta = rollout.metadata as RolloutMeta;
+  const labels: Record<string, string> = { 'rollout-type': ROLLOUT_TYPE[o.kind], [HASH_LABEL]: o.hash };
+  if (o.kind === 'step' && o.stepIndex !== undefined) labels['step-index'] = String(o.stepIndex);
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'AnalysisRun',
+    metadata: {
+      name: o.name,
+      ...(meta.namespace ? { namespace: meta.namespace } : {}),
+      labels,
+      annotations: { [REVISION_ANNOTATION]: String(o.revision) },
+      ownerReferences: [rolloutOwnerRef(meta)],
+    },
+    spec: structuredClone(spec) as Record<string, unknown>,
+  };
+}

@@ -243,3 +243,31 @@ describe('nginx router plan', () => {
     expect(missing).toThrow('stableIngress `guestbook`');
   });
 });
+
+describe('nginx router convergence', () => {
+  const r = rollout({ stableIngress: 'guestbook' });
+  const want = { canaryWeight: 20, headerRoutes: [] };
+  const created = () => nginxRouter.plan(r, want, world(stableIngress)).upsert[0] as KubeObject;
+
+  it('ignores annotations other tools add, and key order in the spec', () => {
+    const c = created();
+    c.metadata.annotations = {
+      ...c.metadata.annotations,
+      'kubectl.kubernetes.io/last-applied-configuration': '{}',
+    };
+    c.spec = Object.fromEntries(Object.entries(c.spec ?? {}).reverse());
+    expect(nginxRouter.plan(r, want, world(stableIngress, c)).upsert).toEqual([]);
+  });
+
+  it('removes a header route that ended (its annotations are the controller prefix)', () => {
+    const c = created();
+    c.metadata.annotations = {
+      ...c.metadata.annotations,
+      'nginx.ingress.kubernetes.io/canary-by-header': 'X-Beta',
+    };
+    const plan = nginxRouter.plan(r, want, world(stableIngress, c));
+    expect(
+      plan.upsert[0]?.metadata.annotations?.['nginx.ingress.kubernetes.io/canary-by-header'],
+    ).toBeUndefined();
+  });
+});

@@ -125,14 +125,27 @@ export function desiredCanaryIngress(
   };
 }
 
-/** The canary Ingress differs from the wanted one in what the router owns: annotations and spec. */
-function differs(observed: KubeObject, wanted: KubeObject): boolean {
+/**
+ * The canary Ingress differs from the wanted one in what the router owns: the spec, the wanted
+ * annotations, and any annotation under the controller's prefix that is no longer wanted (a header
+ * route that ended). Annotations other tools add (kubectl's last-applied-configuration) are theirs.
+ */
+function differs(observed: KubeObject, wanted: KubeObject, prefix: string): boolean {
   const a = observed.metadata.annotations ?? {};
   const b = wanted.metadata.annotations ?? {};
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  for (const k of keys) if (a[k] !== b[k]) return true;
-  return JSON.stringify(observed.spec ?? {}) !== JSON.stringify(wanted.spec ?? {});
+  for (const [k, v] of Object.entries(b)) if (a[k] !== v) return true;
+  for (const k of Object.keys(a)) if (k.startsWith(`${prefix}/`) && !(k in b)) return true;
+  return canonical(observed.spec) !== canonical(wanted.spec);
 }
+
+const canonical = (v: unknown): string =>
+  JSON.stringify(v ?? {}, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(
+          Object.entries(x as Record<string, unknown>).sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0)),
+        )
+      : x,
+  );
 
 export const nginxRouter: KubeTrafficRouter = {
   type: 'Nginx',
@@ -172,7 +185,14 @@ export const nginxRouter: KubeTrafficRouter = {
           'CanaryIngressNotOwned',
           `canary ingress \`${canaryName}\` controlled by different object`,
         );
-      if (!differs(current, ingress)) continue;
+      if (
+        !differs(
+          current,
+          ingress,
+          r.trafficRouting.nginx?.annotationPrefix ?? rolloutDefaults.nginxAnnotationPrefix,
+        )
+      )
+        continue;
       plan.upsert.push(ingress);
       plan.events.push({
         type: 'Normal',
