@@ -22,6 +22,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HttpError, readJsonBody } from '../http/json-body.js';
 import { ReleaseHub } from './hub.js';
 import { indexHtml, STYLE_CSS } from './page.js';
 import {
@@ -72,15 +73,6 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 const SECURITY_HEADERS: Record<string, string> = {
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
@@ -114,34 +106,7 @@ async function clientModule(name: string): Promise<string> {
   return text;
 }
 
-function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new HttpError(413, `body larger than ${MAX_BODY} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (text.trim() === '') return resolve({});
-      try {
-        const v = JSON.parse(text) as unknown;
-        if (typeof v !== 'object' || v === null || Array.isArray(v))
-          return reject(new HttpError(400, 'body: expected a JSON object'));
-        resolve(v as Record<string, unknown>);
-      } catch {
-        reject(new HttpError(400, 'body: expected JSON'));
-      }
-    });
-    req.on('error', reject);
-  });
-}
+const readJson = (req: http.IncomingMessage) => readJsonBody(req, MAX_BODY, true);
 
 /** The action's arguments from a request body, checked. */
 export function actionArgs(verb: string, body: Record<string, unknown>): ActionArgs {

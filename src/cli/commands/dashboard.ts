@@ -6,6 +6,7 @@ import { type Command, Option } from 'commander';
 import { DEFAULT_DASHBOARD_PORT, dashboardBanner, startLocalDashboard } from '../../dashboard/index.js';
 import { readRuntimeInfo, UserError } from '../../platforms/local/runtime/runtime.js';
 import { ExitCode, type Io, UsageError } from '../io.js';
+import { untilStopped } from '../signals.js';
 import { defaultStateDir } from './local.js';
 
 export interface DashboardHooks {
@@ -106,18 +107,7 @@ export function registerDashboard(
         return;
       }
       io.out(dashboardBanner(d));
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          hooks.signal?.removeEventListener('abort', stop);
-          resolve();
-        };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-        hooks.signal?.addEventListener('abort', stop, { once: true });
-        if (hooks.signal?.aborted) stop();
-      });
+      await untilStopped(hooks.signal);
       await d.close();
       setCode(ExitCode.ok);
     });

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { parseGoDuration } from '../../api/duration.js';
 import { startLoadtester } from '../../loadtester/server.js';
 import { ExitCode, type Io, UsageError } from '../io.js';
+import { untilStopped } from '../signals.js';
 
 export interface LoadtesterHooks {
   /** Stops the service instead of a signal (tests, embedding). */
@@ -75,18 +76,7 @@ export function registerLoadtester(
         return;
       }
       io.out(`loadtester listening on ${lt.url}\n`);
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          hooks.signal?.removeEventListener('abort', stop);
-          resolve();
-        };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-        hooks.signal?.addEventListener('abort', stop, { once: true });
-        if (hooks.signal?.aborted) stop();
-      });
+      await untilStopped(hooks.signal);
       await lt.close();
       io.out('loadtester stopped\n');
       setCode(ExitCode.ok);

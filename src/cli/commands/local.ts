@@ -20,6 +20,7 @@ import { LocalRuntime, readRuntimeInfo, UserError } from '../../platforms/local/
 import type { ReleaseView } from '../../views/release.js';
 import { ExitCode, type Io, parseOutput, readSources, renderData, UsageError } from '../io.js';
 import { renderReleaseList, renderReleaseTree, renderStatusLine } from '../render/release.js';
+import { untilStopped } from '../signals.js';
 
 export const DEFAULT_API = '127.0.0.1:7700';
 
@@ -101,21 +102,6 @@ async function dashboardFor(
   }
 }
 
-/** Waits for SIGINT/SIGTERM. */
-function untilSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const done = (s: string) => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      resolve(s);
-    };
-    const onInt = () => done('SIGINT');
-    const onTerm = () => done('SIGTERM');
-    process.once('SIGINT', onInt);
-    process.once('SIGTERM', onTerm);
-  });
-}
-
 async function routerFor(kind: string, stateDir: string): Promise<LocalRouter | undefined> {
   if (kind === 'vireo') return undefined;
   if (kind === 'nginx') return startNginxRouter({ dir: path.join(stateDir, 'nginx') });
@@ -164,7 +150,7 @@ export function registerLocal(program: Command, io: Io, setCode: (n: number) => 
           `vireo up: state in ${stateDir}, API on ${api.url}, router ${o.router}; stop with Ctrl-C`,
         );
         const dash = await dashboardFor(o.dashboard, { apiUrl: api.url }, io, log);
-        const signal = await untilSignal();
+        const signal = await untilStopped();
         log('info', `${signal}: stopping (replicas get their grace period)`);
         await dash?.close();
         await api.close();
@@ -491,7 +477,7 @@ export function registerLocal(program: Command, io: Io, setCode: (n: number) => 
             '',
           ].join('\n'),
         );
-        await untilSignal();
+        await untilStopped();
         stopLoad.abort();
         await load.catch(() => undefined);
         await dash?.close();

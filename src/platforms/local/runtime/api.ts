@@ -17,6 +17,7 @@
  *   GET  /api/v1/runtime                            state dir, listener addresses, pid
  */
 import http from 'node:http';
+import { HttpError, readJsonBody } from '../../../http/json-body.js';
 import { hostForUrl } from '../proxy/metrics.js';
 import { type LocalRuntime, UserError } from './runtime.js';
 
@@ -28,40 +29,7 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function readBody(req: http.IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new HttpError(413, `body larger than ${MAX_BODY} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (text === '') return resolve({});
-      try {
-        resolve(JSON.parse(text));
-      } catch {
-        reject(new HttpError(400, 'body: expected JSON'));
-      }
-    });
-    req.on('error', reject);
-  });
-}
+const readBody = (req: http.IncomingMessage) => readJsonBody(req, MAX_BODY);
 
 export async function startApi(
   rt: LocalRuntime,
