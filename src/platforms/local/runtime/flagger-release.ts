@@ -76,7 +76,7 @@ import type { ListenerPlan, ServiceObject } from './listeners.js';
 import { ReconcileLoop } from './loop.js';
 import { MAX_EVENTS, type PodTemplate } from './record.js';
 import { replicaSpecOf } from './replica-spec.js';
-import { podViews } from './view.js';
+import { podViews, versionStatus } from './view.js';
 
 // ---------------------------------------------------------------------------------------------
 // Record
@@ -854,14 +854,7 @@ export class FlaggerRelease {
     const current = v.hash === w.hash;
     const roles: VersionRole[] = current && (role === 'primary' || w.replicas > 0) ? [role] : [];
     const containers = (v.template.spec?.containers ?? []) as { image?: string }[];
-    const status: VersionView['status'] =
-      v.replicas === 0 && (s?.currentReplicas ?? 0) === 0
-        ? 'ScaledDown'
-        : s?.pods.some((p) => p.reason === 'CrashLoopBackOff')
-          ? 'Degraded'
-          : (s?.availableReplicas ?? 0) >= v.replicas
-            ? 'Healthy'
-            : 'Progressing';
+    const status = versionStatus(v.replicas, s);
     return {
       name: `${this.targetName}${role === 'primary' ? '-primary' : ''}-${v.hash}`,
       hash: v.hash,

@@ -42,14 +42,7 @@ export function argoReleaseView(
     .map((v) => {
       const s = status(v.hash);
       const containers = (v.template.spec?.containers ?? []) as { image?: string }[];
-      const vs: VersionView['status'] =
-        v.replicas === 0 && (s?.currentReplicas ?? 0) === 0
-          ? 'ScaledDown'
-          : s?.pods.some((p) => p.reason === 'CrashLoopBackOff')
-            ? 'Degraded'
-            : (s?.availableReplicas ?? 0) >= v.replicas
-              ? 'Healthy'
-              : 'Progressing';
+      const vs = versionStatus(v.replicas, s);
       return {
         name: `${r.metadata?.name}-${v.hash}`,
         hash: v.hash,
@@ -161,6 +154,13 @@ export function argoReleaseView(
 }
 
 /** A version's replica processes as the views show them. */
+/** A version's status from its desired replicas and what its processes do (both dialects). */
+export function versionStatus(desired: number, s: VersionStatus | undefined): VersionView['status'] {
+  if (desired === 0 && (s?.currentReplicas ?? 0) === 0) return 'ScaledDown';
+  if (s?.pods.some((p) => p.reason === 'CrashLoopBackOff')) return 'Degraded';
+  return (s?.availableReplicas ?? 0) >= desired ? 'Healthy' : 'Progressing';
+}
+
 export function podViews(s: VersionStatus | undefined): PodView[] {
   return (s?.pods ?? []).map((p) => ({
     name: p.name,
