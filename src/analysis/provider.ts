@@ -22,7 +22,17 @@ export interface MeasureContext {
   /** Epoch ms of the measurement (the adapter's clock; virtual in the simulator). */
   now: number;
   /** The AnalysisRun (name, namespace) the measurement belongs to, for names and logs. */
-  run: { name: string; namespace?: string };
+  run: {
+    name: string;
+    namespace?: string;
+    /** Its metadata.uid on Kubernetes: the Kubernetes `job` provider names and owns its Jobs by it. */
+    uid?: string;
+    /**
+     * Its status.metricResults (count and error per metric): the Kubernetes `job` provider numbers a
+     * metric's Jobs from them as Argo does, so a restarted controller finds the Job it already made.
+     */
+    metricResults?: readonly { name: string; count?: number; error?: number }[];
+  };
   /** Values of args the host resolved (secrets); never logged. */
   argValues?: Readonly<Record<string, string>>;
   /** Aborted when the adapter stops waiting (timeouts, shutdown). */

@@ -15,7 +15,7 @@ import {
   type ScalarTag,
 } from 'yaml';
 import { type Diagnostic, error, type FieldPath, warning } from './diagnostics.js';
-import type { KindDefinition, ManifestObject } from './kind.js';
+import type { KindDefinition, ManifestObject, RuleContext } from './kind.js';
 import { allKinds, findKind, kindsInGroup } from './registry.js';
 import { didYouMean, type SchemaNode, validateValue } from './validate.js';
 
@@ -361,6 +361,36 @@ function existingPrefix(value: unknown, path: FieldPath): FieldPath {
 const keyCodes = new Set(['unknown-field', 'possible-typo', 'one-of']);
 
 /**
+ * Schema and semantic checks of one object of a kind Vireo knows, with field paths but no file
+ * positions: what the linter places in files, and what the controller reports for an object it
+ * read from the API server (Argo's InvalidSpec).
+ */
+export function checkObject(
+  definition: KindDefinition,
+  object: ManifestObject,
+  ctx: RuleContext = { objects: [object] },
+): Diagnostic[] {
+  const out = validateValue(definition.schema as unknown as SchemaNode, object);
+  if (!object.metadata?.name && !object.metadata?.generateName)
+    out.push(
+      error('required', ['metadata', 'name'], 'is required', { allowed: 'a DNS-1123 name such as my-app' }),
+    );
+  // A rule that restates a schema error at the same field (e.g. an enum) adds nothing: keep one.
+  const schemaErrorAt = new Set(out.filter((d) => d.severity === 'error').map((d) => JSON.stringify(d.path)));
+  for (const rule of definition.rules ?? []) {
+    let found: Diagnostic[];
+    try {
+      found = rule(object, ctx);
+    } catch (e) {
+      // A rule must never take the linter down; report it as our bug, naming the object.
+      found = [error('internal', [], `internal error in a validation rule: ${(e as Error).message}`)];
+    }
+    out.push(...found.filter((d) => !(d.severity === 'error' && schemaErrorAt.has(JSON.stringify(d.path)))));
+  }
+  return out;
+}
+
+/**
  * Schema and semantic checks of every loaded Vireo object, each diagnostic placed in its file.
  */
 export function checkObjects(objects: readonly LoadedObject[]): Diagnostic[] {
@@ -394,30 +424,7 @@ export function checkObjects(objects: readonly LoadedObject[]): Diagnostic[] {
       continue;
     }
     if (lo.category !== 'vireo' || !lo.definition) continue;
-    const schemaDiags = validateValue(lo.definition.schema as unknown as SchemaNode, lo.object);
-    if (!lo.object.metadata?.name && !lo.object.metadata?.generateName)
-      schemaDiags.push(
-        error('required', ['metadata', 'name'], 'is required', { allowed: 'a DNS-1123 name such as my-app' }),
-      );
-    out.push(...schemaDiags.map(place));
-    // A rule that restates a schema error at the same field (e.g. an enum) adds nothing: keep one.
-    const schemaErrorAt = new Set(
-      schemaDiags.filter((d) => d.severity === 'error').map((d) => JSON.stringify(d.path)),
-    );
-    for (const rule of lo.definition.rules ?? []) {
-      let found: Diagnostic[];
-      try {
-        found = rule(lo.object, ctx);
-      } catch (e) {
-        // A rule must never take the linter down; report it as our bug, naming the object.
-        found = [error('internal', [], `internal error in a validation rule: ${(e as Error).message}`)];
-      }
-      out.push(
-        ...found
-          .filter((d) => !(d.severity === 'error' && schemaErrorAt.has(JSON.stringify(d.path))))
-          .map(place),
-      );
-    }
+    out.push(...checkObject(lo.definition, lo.object, ctx).map(place));
   }
   return out;
 }

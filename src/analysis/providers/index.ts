@@ -11,6 +11,11 @@ import { webProvider } from './web.js';
 export interface RealProviderOptions {
   /** Query this Prometheus instead of the address in each metric or template (`vireo analyze --address`). */
   prometheusAddress?: string;
+  /**
+   * The `job` provider. Default: the local platform's (the Job's command runs as a process here); the
+   * Kubernetes platform passes `kubeJobProvider({ client })` (kube-job.ts), which makes real Jobs.
+   */
+  job?: MetricProvider;
 }
 
 const promOptions = (o: RealProviderOptions) =>
@@ -21,7 +26,7 @@ export function realMetricProviders(o: RealProviderOptions = {}): ProviderRegist
   const registry = new ProviderRegistry<MetricProvider>();
   registry.register(new PrometheusProvider(promOptions(o)));
   registry.register(webProvider());
-  registry.register(localJobProvider());
+  registry.register(o.job ?? localJobProvider());
   return registry;
 }
 

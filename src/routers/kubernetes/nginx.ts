@@ -13,6 +13,7 @@
 import { rolloutDefaults } from '../../api/argo/rollout.js';
 import {
   type DesiredTraffic,
+  type HeaderRoute,
   isControlledBy,
   type KubeObject,
   type KubeTrafficRouter,
@@ -36,6 +37,12 @@ const stableIngresses = (r: RouterRollout): string[] => {
   if (n?.stableIngresses && n.stableIngresses.length > 0) return n.stableIngresses;
   return n?.stableIngress ? [n.stableIngress] : [];
 };
+
+/**
+ * Vireo's own annotation on the canary Ingress: the name of the header route its canary-by-header
+ * annotations carry, so the route can be read back (and removed by name) after a restart.
+ */
+export const HEADER_ROUTE_ANNOTATION = 'rollouts.vireo.dev/header-route';
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -100,6 +107,7 @@ export function desiredCanaryIngress(
     for (const k of ['canary-by-header', 'canary-by-header-value', 'canary-by-header-pattern'])
       delete annotations[`${prefix}/${k}`];
     annotations[`${prefix}/canary-by-header`] = match.headerName;
+    annotations[HEADER_ROUTE_ANNOTATION] = route.name;
     const v = match.headerValue;
     if (v.exact !== undefined) annotations[`${prefix}/canary-by-header-value`] = v.exact;
     else if (v.regex !== undefined) annotations[`${prefix}/canary-by-header-pattern`] = v.regex;
@@ -134,7 +142,8 @@ function differs(observed: KubeObject, wanted: KubeObject, prefix: string): bool
   const a = observed.metadata.annotations ?? {};
   const b = wanted.metadata.annotations ?? {};
   for (const [k, v] of Object.entries(b)) if (a[k] !== v) return true;
-  for (const k of Object.keys(a)) if (k.startsWith(`${prefix}/`) && !(k in b)) return true;
+  for (const k of Object.keys(a))
+    if ((k.startsWith(`${prefix}/`) || k === HEADER_ROUTE_ANNOTATION) && !(k in b)) return true;
   return canonical(observed.spec) !== canonical(wanted.spec);
 }
 
@@ -155,6 +164,33 @@ export const nginxRouter: KubeTrafficRouter = {
       { ...INGRESS, name },
       { ...INGRESS, name: canaryIngressName(r.name, name) },
     ]);
+  },
+
+  current(r, observed) {
+    const first = stableIngresses(r)[0];
+    if (!first) return undefined;
+    const canary = observed({ ...INGRESS, name: canaryIngressName(r.name, first) });
+    if (!canary || !isControlledBy(canary, r.uid)) return undefined;
+    const prefix = r.trafficRouting.nginx?.annotationPrefix ?? rolloutDefaults.nginxAnnotationPrefix;
+    const a = canary.metadata.annotations ?? {};
+    const weight = Number(a[`${prefix}/canary-weight`] ?? 0);
+    const header = a[`${prefix}/canary-by-header`];
+    const exact = a[`${prefix}/canary-by-header-value`];
+    const regex = a[`${prefix}/canary-by-header-pattern`];
+    const headerRoutes: HeaderRoute[] = header
+      ? [
+          {
+            name: a[HEADER_ROUTE_ANNOTATION] ?? header,
+            match: [
+              {
+                headerName: header,
+                headerValue: exact !== undefined ? { exact } : { regex: regex ?? '.*' },
+              },
+            ],
+          },
+        ]
+      : [];
+    return { canaryWeight: Number.isFinite(weight) ? weight : 0, headerRoutes };
   },
 
   plan(r, want, observed): RouterPlan {
@@ -193,7 +229,20 @@ export const nginxRouter: KubeTrafficRouter = {
         )
       )
         continue;
-      plan.upsert.push(ingress);
+      // The whole object, to be replaced as read (resourceVersion kept, so a concurrent change is a
+      // conflict): other tools' annotations stay, ours are exactly the wanted ones.
+      const prefix = r.trafficRouting.nginx?.annotationPrefix ?? rolloutDefaults.nginxAnnotationPrefix;
+      const kept = Object.entries(current.metadata.annotations ?? {}).filter(
+        ([k]) => !k.startsWith(`${prefix}/`) && k !== HEADER_ROUTE_ANNOTATION,
+      );
+      plan.upsert.push({
+        ...current,
+        metadata: {
+          ...current.metadata,
+          annotations: { ...Object.fromEntries(kept), ...ingress.metadata.annotations },
+        },
+        spec: ingress.spec,
+      });
       plan.events.push({
         type: 'Normal',
         reason: 'PatchingCanaryIngress',

@@ -61,8 +61,9 @@ export interface DesiredTraffic {
 }
 
 /**
- * The writes: `upsert` objects are created when missing, else patched to match (the adapter keeps the
- * fields it does not own); `events` explain what changed, with Argo's reasons where Argo has them.
+ * The writes: an `upsert` object without metadata.resourceVersion is created; one with it is the
+ * whole object as read and changed, to be replaced (a concurrent change then fails as a conflict and
+ * the reconcile runs again). `events` explain what changed, with Argo's reasons where Argo has them.
  */
 export interface RouterPlan {
   upsert: KubeObject[];
@@ -84,6 +85,11 @@ export interface KubeTrafficRouter {
   readonly type: string;
   /** The objects to read (watch) for this Rollout. */
   reads(r: RouterRollout): ObjectRef[];
+  /**
+   * The traffic in force, read back from the objects (the engine's `weights` and `managedRoutes`
+   * observations); undefined while the router's objects do not exist yet.
+   */
+  current(r: RouterRollout, observed: (ref: ObjectRef) => KubeObject | undefined): DesiredTraffic | undefined;
   /** `observed(ref)`: the object as last seen, undefined when missing. Throws RouterError. */
   plan(
     r: RouterRollout,

@@ -29,6 +29,16 @@ export const traefikRouter: KubeTrafficRouter = {
     return [{ ...TRAEFIK_SERVICE, name: nameOf(r) }];
   },
 
+  current(r, observed) {
+    const current = observed({ ...TRAEFIK_SERVICE, name: nameOf(r) });
+    const services = (current?.spec as { weighted?: { services?: unknown } } | undefined)?.weighted?.services;
+    if (!Array.isArray(services)) return undefined;
+    const canary = services.find((s) => (s as { name?: unknown })?.name === r.canaryService) as
+      | { weight?: unknown }
+      | undefined;
+    return { canaryWeight: typeof canary?.weight === 'number' ? canary.weight : 0, headerRoutes: [] };
+  },
+
   plan(r, want, observed): RouterPlan {
     const plan: RouterPlan = { upsert: [], events: [] };
     const name = nameOf(r);

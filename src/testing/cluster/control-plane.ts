@@ -204,6 +204,114 @@ async function waitUntil(
   }
 }
 
+/** Pod annotation the kwok stages below read: `Failed` fails a Job's pod, `Running` keeps it running. */
+export const KWOK_POD_PHASE_ANNOTATION = 'vireo.test/kwok-pod-phase';
+
+/**
+ * kwok's pod Stages. Given none, kwok 0.7.0 uses its defaults (pods Running and Ready at once, a Job's
+ * pods Succeeded at once, deleted pods removed); any pod Stage in the config replaces all of them, so
+ * these restate the first and last and split the Job step, so that Job tests can see each outcome:
+ * - a Job's pod Succeeds (exit code 0) after 300 ms, unless its template carries the annotation
+ *   KWOK_POD_PHASE_ANNOTATION: `Failed` fails it (exit code 1, what the Job controller counts against
+ *   backoffLimit), `Running` leaves it running (to terminate it);
+ * - pods of other owners (ReplicaSets) stay Running and Ready, as before.
+ */
+const KWOK_POD_STAGES = `---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata: {name: vireo-pod-running}
+spec:
+  resourceRef: {apiGroup: v1, kind: Pod}
+  selector:
+    matchExpressions:
+    - {key: .metadata.deletionTimestamp, operator: DoesNotExist}
+    - {key: .status.podIP, operator: DoesNotExist}
+  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      phase: Running
+      startTime: {{ $now | Quote }}
+      hostIP: {{ NodeIPWith .spec.nodeName | Quote }}
+      podIP: {{ PodIPWith .spec.nodeName ( or .spec.hostNetwork false ) ( or .metadata.uid "" ) ( or .metadata.name "" ) ( or .metadata.namespace "" ) | Quote }}
+      conditions:
+      - {type: Initialized, status: "True", lastTransitionTime: {{ $now | Quote }}}
+      - {type: ContainersReady, status: "True", lastTransitionTime: {{ $now | Quote }}}
+      - {type: Ready, status: "True", lastTransitionTime: {{ $now | Quote }}}
+      {{ range .spec.readinessGates }}
+      - {type: {{ .conditionType | Quote }}, status: "True", lastTransitionTime: {{ $now | Quote }}}
+      {{ end }}
+      containerStatuses:
+      {{ range .spec.containers }}
+      - name: {{ .name | Quote }}
+        image: {{ .image | Quote }}
+        ready: true
+        started: true
+        restartCount: 0
+        state: {running: {startedAt: {{ $now | Quote }}}}
+      {{ end }}
+      initContainerStatuses:
+      {{ range .spec.initContainers }}
+      - name: {{ .name | Quote }}
+        image: {{ .image | Quote }}
+        ready: true
+        restartCount: 0
+        {{ if eq .restartPolicy "Always" }}
+        started: true
+        state: {running: {startedAt: {{ $now | Quote }}}}
+        {{ else }}
+        state: {terminated: {exitCode: 0, reason: Completed, startedAt: {{ $now | Quote }}, finishedAt: {{ $now | Quote }}}}
+        {{ end }}
+      {{ end }}
+${[
+  ['succeeded', 'Succeeded', 0, 'Completed', 'NotIn', '[Failed, Running]'],
+  ['failed', 'Failed', 1, 'Error', 'In', '[Failed]'],
+]
+  .map(
+    ([name, phase, code, reason, op, values]) => `---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata: {name: vireo-job-pod-${name}}
+spec:
+  resourceRef: {apiGroup: v1, kind: Pod}
+  selector:
+    matchExpressions:
+    - {key: .metadata.deletionTimestamp, operator: DoesNotExist}
+    - {key: .status.phase, operator: In, values: [Running]}
+    - {key: '.metadata.ownerReferences.[].kind', operator: In, values: [Job]}
+    - {key: '.metadata.annotations["${KWOK_POD_PHASE_ANNOTATION}"]', operator: ${op}, values: ${values}}
+  delay: {durationMilliseconds: 300}
+  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      phase: ${phase}
+      conditions:
+      - {type: ContainersReady, status: "False", reason: PodCompleted, lastTransitionTime: {{ $now | Quote }}}
+      - {type: Ready, status: "False", reason: PodCompleted, lastTransitionTime: {{ $now | Quote }}}
+      containerStatuses:
+      {{ range .spec.containers }}
+      - name: {{ .name | Quote }}
+        image: {{ .image | Quote }}
+        ready: false
+        started: false
+        restartCount: 0
+        state: {terminated: {exitCode: ${code}, reason: ${reason}, startedAt: {{ $now | Quote }}, finishedAt: {{ $now | Quote }}}}
+      {{ end }}
+`,
+  )
+  .join('')}---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata: {name: vireo-pod-delete}
+spec:
+  resourceRef: {apiGroup: v1, kind: Pod}
+  selector:
+    matchExpressions:
+    - {key: .metadata.deletionTimestamp, operator: Exists}
+  next:
+    finalizers: {empty: true}
+    delete: true
+`;
+
 function nodeManifest(name: string, ip: string): string {
   return JSON.stringify({
     apiVersion: 'v1',
@@ -360,7 +468,7 @@ export async function up(opts: UpOptions = {}): Promise<ClusterInfo> {
       const kwokConfig = join(dir, 'kwok.yaml');
       writeFileSync(
         kwokConfig,
-        'apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions: {}\n',
+        `apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions: {}\n${KWOK_POD_STAGES}`,
       );
       const kwok = startProcess(
         dir,

@@ -1,0 +1,226 @@
+/**
+ * End to end on a real control plane (issue 6): the controller, run in this process against the
+ * API server, takes ../shared/examples/seed-000 (changed only in the Prometheus address) through a
+ * canary with Traefik weights and a Prometheus analysis fed by an exporter the test controls, then
+ * aborts a version whose metrics show 50 % errors. Virtual time runs 12x faster than the wall clock
+ * (2-minute pauses take 10 s); measurements still come from a real Prometheus.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { realMetricProviders } from '../../analysis/providers/index.js';
+import { kubeJobProvider } from '../../analysis/providers/kube-job.js';
+import { ensureBinaries, type KubeCluster, startKubeCluster } from '../../testing/kube-cluster.js';
+import {
+  type Exporter,
+  type PrometheusServer,
+  startExporter,
+  startPrometheus,
+  waitForData,
+} from '../../testing/prometheus.js';
+import { hasShared, sharedDir } from '../../testing/upstream.js';
+import { KubeApiClient, type KubeJson, loadKubeConfig, RESOURCES } from './client.js';
+import { Controller } from './controller.js';
+import { HASH_LABEL } from './objects.js';
+
+const SPEED = 12;
+const TOTAL = 'traefik_service_requests_total';
+
+let cluster: KubeCluster | undefined;
+let client: KubeApiClient;
+let exporter: Exporter | undefined;
+let prom: PrometheusServer | undefined;
+let controller: Controller | undefined;
+const leading = new AbortController();
+let workers: Promise<void> | undefined;
+const logs: string[] = [];
+
+const k = () => {
+  if (!cluster) throw new Error('the cluster did not start (see the beforeAll error)');
+  return cluster;
+};
+const apply = (o: unknown) => k().kubectl(['apply', '-f', '-'], { input: JSON.stringify(o) });
+
+async function until<T>(what: string, get: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await get();
+    if (v) return v;
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}\n${logs.slice(-30).join('\n')}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+interface RolloutJson extends KubeJson {
+  status?: {
+    phase?: string;
+    stableRS?: string;
+    currentPodHash?: string;
+    abort?: boolean;
+    message?: string;
+    currentStepIndex?: number;
+    canary?: { currentBackgroundAnalysisRunStatus?: { name?: string; status?: string } };
+  };
+}
+const rollout = async () =>
+  (await client.get<RolloutJson>(RESOURCES.rollouts, 'default', 'canary-demo')) as RolloutJson;
+const canaryWeight = async (): Promise<number | undefined> => {
+  const ts = await client.get<
+    KubeJson & { spec: { weighted: { services: { name: string; weight: number }[] } } }
+  >(RESOURCES.traefikServices, 'default', 'traefik-service');
+  return ts?.spec.weighted.services.find((s) => s.name === 'canary-demo-canary')?.weight;
+};
+const selector = async (svc: string) =>
+  (
+    await client.get<KubeJson & { spec: { selector?: Record<string, string> } }>(
+      RESOURCES.services,
+      'default',
+      svc,
+    )
+  )?.spec.selector?.[HASH_LABEL];
+
+/** Watches the TraefikService weight through a change, recording every value it takes. */
+function recordWeights(): { stop(): number[] } {
+  const seen: number[] = [];
+  let on = true;
+  void (async () => {
+    while (on) {
+      const w = await canaryWeight().catch(() => undefined);
+      if (w !== undefined && seen.at(-1) !== w) seen.push(w);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    stop: () => {
+      on = false;
+      return seen;
+    },
+  };
+}
+
+const setImage = (image: string) =>
+  client.patch(RESOURCES.rollouts, 'default', 'canary-demo', {
+    spec: { template: { spec: { containers: [{ name: 'canary-demo', image }] } } },
+  });
+
+describe.skipIf(!hasShared)('the controller on a real control plane', () => {
+  beforeAll(async () => {
+    await ensureBinaries();
+    cluster = await startKubeCluster({ nodes: 1 });
+    for (const f of ['argo-rollouts-crds.yaml', 'traefik.io_traefikservices.yaml'])
+      await k().kubectl(['apply', '--server-side', '-f', join(sharedDir, 'crds', f)], { timeoutMs: 60_000 });
+    await k().kubectl([
+      'wait',
+      '--for=condition=Established',
+      'crd/rollouts.argoproj.io',
+      'crd/traefikservices.traefik.io',
+    ]);
+    client = new KubeApiClient(loadKubeConfig({ kubeconfig: k().kubeconfigPath }));
+
+    exporter = await startExporter();
+    exporter.rate(TOTAL, { traefik: 'traefik-service', status: '200' }, 95);
+    exporter.rate(TOTAL, { traefik: 'traefik-service', status: '500' }, 5);
+    prom = await startPrometheus({ targets: [exporter.target] });
+    await waitForData(prom.url, TOTAL, 20_000);
+
+    const text = readFileSync(join(sharedDir, 'examples', 'seed-000-rollout-with-analysis.yaml'), 'utf8');
+    const docs = parseAllDocuments(text).map((d) => d.toJS() as KubeJson);
+    for (const d of docs) {
+      const metrics = (d.spec as { metrics?: { provider?: { prometheus?: { address?: string } } }[] })
+        .metrics;
+      for (const m of metrics ?? []) if (m.provider?.prometheus) m.provider.prometheus.address = prom.url;
+      d.metadata.namespace = 'default';
+      await apply(d);
+    }
+    await apply({
+      apiVersion: 'traefik.io/v1alpha1',
+      kind: 'TraefikService',
+      metadata: { name: 'traefik-service', namespace: 'default' },
+      spec: {
+        weighted: {
+          services: [
+            { name: 'canary-demo', port: 80, weight: 100 },
+            { name: 'canary-demo-canary', port: 80, weight: 0 },
+          ],
+        },
+      },
+    });
+
+    const t0 = Date.now();
+    controller = new Controller({
+      client,
+      providers: realMetricProviders({ job: kubeJobProvider({ client }) }),
+      now: () => t0 + (Date.now() - t0) * SPEED,
+      speed: SPEED,
+      measureNow: Date.now,
+      log: (level, msg, fields) => logs.push(`${level} ${msg} ${fields ? JSON.stringify(fields) : ''}`),
+    });
+    controller.start();
+    await until('the caches to sync', async () => controller?.synced());
+    workers = controller.lead(leading.signal);
+  }, 75 * 60_000);
+
+  afterAll(async () => {
+    leading.abort();
+    await workers;
+    controller?.stop();
+    await prom?.close();
+    await exporter?.close();
+    await cluster?.stop();
+  }, 60_000);
+
+  it('deploys the first revision at full scale: Healthy, both Services on its hash', async () => {
+    const r = await until('Healthy', async () => {
+      const r = await rollout();
+      return r.status?.phase === 'Healthy' && r.status.stableRS ? r : undefined;
+    });
+    expect(r.status?.currentPodHash).toBe(r.status?.stableRS);
+    expect(await selector('canary-demo')).toBe(r.status?.stableRS);
+    expect(await selector('canary-demo-canary')).toBe(r.status?.stableRS);
+    expect(await canaryWeight()).toBe(0);
+  }, 120_000);
+
+  it('promotes a good version step by step: weights 20/40/60/80, then the stable Service on the new hash', async () => {
+    const before = (await rollout()).status?.stableRS;
+    const weights = recordWeights();
+    await setImage('argoproj/rollouts-demo:green');
+    const r = await until(
+      'the new version to be promoted',
+      async () => {
+        const r = await rollout();
+        return r.status?.phase === 'Healthy' && r.status.stableRS !== before ? r : undefined;
+      },
+      150_000,
+    );
+    const seen = weights.stop();
+    expect(seen.slice(0, 5)).toEqual([0, 20, 40, 60, 80]);
+    expect(seen.at(-1)).toBe(0);
+    expect(await selector('canary-demo')).toBe(r.status?.stableRS);
+    const runs = await client.list(RESOURCES.analysisRuns, 'default');
+    expect(runs.items.map((x) => (x as { status?: { phase?: string } }).status?.phase)).toContain(
+      'Successful',
+    );
+  }, 180_000);
+
+  it('aborts a version whose metrics show 50 % errors: traffic back to stable, phase Degraded', async () => {
+    const stable = (await rollout()).status?.stableRS;
+    exporter?.rate(TOTAL, { traefik: 'traefik-service', status: '200' }, 50);
+    exporter?.rate(TOTAL, { traefik: 'traefik-service', status: '500' }, 50);
+    await setImage('argoproj/rollouts-demo:red');
+    const r = await until(
+      'the abort',
+      async () => {
+        const r = await rollout();
+        return r.status?.abort && r.status.phase === 'Degraded' ? r : undefined;
+      },
+      150_000,
+    );
+    expect(r.status?.stableRS).toBe(stable);
+    await until('weight back to 0', async () => (await canaryWeight()) === 0);
+    expect(await selector('canary-demo')).toBe(stable);
+    const run = r.status?.canary?.currentBackgroundAnalysisRunStatus;
+    expect(run?.status).toBe('Failed');
+  }, 180_000);
+});
