@@ -10,6 +10,7 @@ import { parseGoDuration } from '../api/duration.js';
 import { UserError } from '../platforms/local/runtime/runtime.js';
 import { isScenarioName, SCENARIO_NAMES } from '../sim/simulate.js';
 import { registerAnalyze } from './commands/analyze.js';
+import { registerController } from './commands/controller.js';
 import { runCrds } from './commands/crds.js';
 import { registerDashboard } from './commands/dashboard.js';
 import { runLint } from './commands/lint.js';
@@ -222,6 +223,14 @@ export function buildProgram(io: Io, invokedAs = 'vireo'): { program: Command; e
   registerLocal(program, io, (n) => {
     code = n;
   });
+  registerController(
+    program,
+    io,
+    (n) => {
+      code = n;
+    },
+    packageVersion(),
+  );
 
   return { program, exitCode: () => code };
 }

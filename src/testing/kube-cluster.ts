@@ -28,6 +28,11 @@ export interface KubeCluster {
   info: ClusterInfo;
   /** Runs the cached kubectl against the cluster; rejects with its stderr on a non-zero exit. */
   kubectl(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<string>;
+  /**
+   * Applies CRD files (server-side) and waits until every CRD is Established. `kubectl wait` alone
+   * fails on a CRD that has no conditions yet (right after the apply), so it is retried.
+   */
+  applyCrds(files: readonly string[]): Promise<void>;
   /** Stops every component and removes the state directory (kept with `keep`, or if stopping failed). */
   stop(opts?: { keep?: boolean }): Promise<void>;
 }
@@ -61,25 +66,39 @@ export async function startKubeCluster(opts: StartKubeClusterOptions = {}): Prom
     );
   }
   const env = { ...process.env, KUBECONFIG: info.kubeconfigPath };
+  const kubectl: KubeCluster['kubectl'] = (args, { input, timeoutMs = 60_000 } = {}) =>
+    new Promise((resolve, reject) => {
+      const child = execFile(
+        info.binaries.kubectl,
+        args,
+        { env, timeout: timeoutMs, maxBuffer: 32 * 2 ** 20 },
+        (err, stdout, stderr) => {
+          if (err) reject(new Error(`kubectl ${args.join(' ')} failed: ${stderr.trim() || err.message}`));
+          else resolve(stdout);
+        },
+      );
+      child.stdin?.end(input ?? '');
+    });
   return {
     dir,
     kubeconfigPath: info.kubeconfigPath,
     server: info.server,
     binaries: info.binaries,
     info,
-    kubectl: (args, { input, timeoutMs = 60_000 } = {}) =>
-      new Promise((resolve, reject) => {
-        const child = execFile(
-          info.binaries.kubectl,
-          args,
-          { env, timeout: timeoutMs, maxBuffer: 32 * 2 ** 20 },
-          (err, stdout, stderr) => {
-            if (err) reject(new Error(`kubectl ${args.join(' ')} failed: ${stderr.trim() || err.message}`));
-            else resolve(stdout);
-          },
-        );
-        child.stdin?.end(input ?? '');
-      }),
+    kubectl,
+    applyCrds: async (files) => {
+      for (const f of files) await kubectl(['apply', '--server-side', '-f', f], { timeoutMs: 60_000 });
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        try {
+          await kubectl(['wait', '--for=condition=Established', '--timeout=10s', 'crd', '--all']);
+          return;
+        } catch (e) {
+          if (Date.now() > deadline) throw e;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+    },
     stop: async ({ keep = false } = {}) => {
       await down(dir);
       if (!keep) rmSync(dir, { recursive: true, force: true });

@@ -313,16 +313,7 @@ describe.skipIf(!hasShared)('the job provider on a real control plane', () => {
   beforeAll(async () => {
     await ensureBinaries(); // the first time on a machine: ~18 min of Go builds
     cluster = await startKubeCluster({ nodes: 1 });
-    await k().kubectl(['apply', '--server-side', '-f', join(sharedDir, 'crds', 'argo-rollouts-crds.yaml')], {
-      timeoutMs: 60_000,
-    });
-    // Polled, not `kubectl wait`: that fails when the new CRD has no status.conditions yet (under load).
-    await until('the AnalysisRun CRD to be Established', async () => {
-      const jsonPath = '{.status.conditions[?(@.type=="Established")].status}';
-      return (
-        (await k().kubectl(['get', 'crd/analysisruns.argoproj.io', '-o', `jsonpath=${jsonPath}`])) === 'True'
-      );
-    });
+    await k().applyCrds([join(sharedDir, 'crds', 'argo-rollouts-crds.yaml')]);
     client = new KubeApiClient(loadKubeConfig({ kubeconfig: k().kubeconfigPath }));
     p = new KubeJobProvider({ client, pollMs: 500 });
     run = await createRun('checks');

@@ -461,12 +461,28 @@ const rows: Row[] = [
     want: [['argo/set-canary-scale-needs-traffic-routing', step(3, 'setCanaryScale')]],
   },
   {
-    name: 'setHeaderRoute with nginx',
+    name: 'setHeaderRoute with nginx: Vireo routes it with canary-by-header',
     base: nginx,
     edit: (r) =>
       r.spec.strategy.canary.steps.push({
         setHeaderRoute: { name: 'header', match: [{ headerName: 'x', headerValue: { exact: 'y' } }] },
       }),
+    want: [],
+  },
+  {
+    name: 'setHeaderRoute with Traefik',
+    base: nginx,
+    edit: (r) => {
+      // Traefik has no maxTrafficWeight either: back to plain percentages.
+      r.spec.strategy.canary.trafficRouting = {
+        traefik: { weightedTraefikServiceName: 'ts' },
+        managedRoutes: [{ name: 'header' }],
+      };
+      r.spec.strategy.canary.steps[0] = { setWeight: 50 };
+      r.spec.strategy.canary.steps.push({
+        setHeaderRoute: { name: 'header', match: [{ headerName: 'x', headerValue: { exact: 'y' } }] },
+      });
+    },
     want: [['argo/header-route-router', step(2, 'setHeaderRoute')]],
   },
   {

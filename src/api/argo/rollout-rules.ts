@@ -775,15 +775,16 @@ export const stepsRule: Rule = (obj) => {
 
     const header = asObj(step.setHeaderRoute);
     if (header) {
-      if (!has.has('istio') && !has.has('alb') && !has.has('apisix') && !has.has('plugins'))
+      // nginx too: Vireo routes a header through canary-by-header (Argo's nginx router does not).
+      if (!['istio', 'alb', 'apisix', 'nginx', 'plugins'].some((r) => has.has(r)))
         out.push(
           error(
             'argo/header-route-router',
             [...at, 'setHeaderRoute'],
-            'needs trafficRouting with Istio, ALB, APISIX or a plugin',
+            'needs trafficRouting with Istio, ALB, APISIX, nginx (Vireo) or a plugin',
             {
               value: [...has],
-              allowed: 'istio, alb, apisix or plugins',
+              allowed: 'istio, alb, apisix, nginx or plugins',
             },
           ),
         );

@@ -2,7 +2,8 @@
  * The local runtime's CLI: `vireo up` runs it; `apply`, `delete`, `get`, `list`, `promote`, `abort`,
  * `retry`, `pause`, `resume`, `undo`, `restart`, `set image`, `status` and `logs` talk to it over its
  * API (found through `<state-dir>/runtime.json`, or `--server`); `demo` plays the local demo. Verbs and
- * output follow `kubectl argo rollouts`.
+ * output follow `kubectl argo rollouts`. The release verbs act on a Kubernetes cluster instead when
+ * one is named (`--kubeconfig`, `--context`, `--cluster`, or `kubectl vireo`; cluster-target.ts).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -11,8 +12,10 @@ import { type Command, Option } from 'commander';
 import { type Diagnostic, formatDiagnostic } from '../../api/diagnostics.js';
 import { parseGoDuration } from '../../api/duration.js';
 import { type Dashboard, dashboardBanner, startLocalDashboard } from '../../dashboard/index.js';
+import type { ActionArgs, ActionVerb } from '../../dashboard/source.js';
 import { DEMO_NAME, runDemoScript, startDemo } from '../../demo/local.js';
 import { runLoad } from '../../loadtester/load.js';
+import { describeUserAction } from '../../platforms/argo-actions.js';
 import { startNginxRouter } from '../../platforms/local/router/nginx.js';
 import type { LocalRouter } from '../../platforms/local/router/router.js';
 import { RuntimeClient, startApi } from '../../platforms/local/runtime/api.js';
@@ -21,6 +24,14 @@ import type { ReleaseView } from '../../views/release.js';
 import { ExitCode, type Io, parseOutput, readSources, renderData, UsageError } from '../io.js';
 import { renderReleaseList, renderReleaseTree, renderStatusLine } from '../render/release.js';
 import { untilStopped } from '../signals.js';
+import {
+  type ClusterFlags,
+  cliActor,
+  localOnly,
+  type ReleaseTarget,
+  releaseTarget,
+  withClusterOptions,
+} from './cluster-target.js';
 
 export const DEFAULT_API = '127.0.0.1:7700';
 
@@ -28,10 +39,11 @@ export function defaultStateDir(): string {
   return process.env.VIREO_STATE_DIR || path.join(homedir(), '.vireo');
 }
 
-interface Common {
+interface Common extends ClusterFlags {
   stateDir?: string;
   server?: string;
-  namespace: string;
+  /** Unset: `default` locally, the context's namespace on a cluster. */
+  namespace?: string;
 }
 
 const stateDirOption = () =>
@@ -41,11 +53,12 @@ const stateDirOption = () =>
   );
 const serverOption = () =>
   new Option('--server <url>', "the local runtime's API (default: from the state directory)");
-const nsOption = () => new Option('-n, --namespace <ns>', 'namespace').default('default');
+const nsOption = () =>
+  new Option('-n, --namespace <ns>', "namespace (default: default; on a cluster the context's namespace)");
 const outputOption = () => new Option('-o, --output <format>', 'output format: json or yaml (default: text)');
 
 function withCommon(c: Command): Command {
-  return c.addOption(stateDirOption()).addOption(serverOption()).addOption(nsOption());
+  return withClusterOptions(c.addOption(stateDirOption()).addOption(serverOption()).addOption(nsOption()));
 }
 
 async function client(o: Common): Promise<RuntimeClient> {
@@ -113,6 +126,14 @@ function printDiagnostics(io: Io, ds: Diagnostic[]): void {
 }
 
 export function registerLocal(program: Command, io: Io, setCode: (n: number) => void): void {
+  /** The local runtime or the cluster the flags name (cluster-target.ts). */
+  const target = (o: Common): Promise<ReleaseTarget> =>
+    releaseTarget(
+      o,
+      program,
+      async () => (await client(o)).url,
+      (m) => io.err(`warning: ${m}\n`),
+    );
   program
     .command('up')
     .description(
@@ -169,6 +190,7 @@ export function registerLocal(program: Command, io: Io, setCode: (n: number) => 
       [],
     )
     .action(async (o: Common & { filename: string[] }) => {
+      localOnly(o, program, 'vireo apply', 'use kubectl apply -f FILE');
       const c = await client(o);
       const sources = readSources(o.filename, io.stdin).map((s) => ({
         name: s.name,
@@ -178,7 +200,7 @@ export function registerLocal(program: Command, io: Io, setCode: (n: number) => 
       const r = await c.request<{ ok: boolean; results: string[]; diagnostics: Diagnostic[] }>(
         'POST',
         '/api/v1/apply',
-        { sources, namespace: o.namespace },
+        { sources, namespace: o.namespace ?? 'default' },
       );
       printDiagnostics(
         io,
@@ -192,10 +214,11 @@ export function registerLocal(program: Command, io: Io, setCode: (n: number) => 
     .argument('<kind>', 'rollout, analysistemplate, clusteranalysistemplate, service or secret')
     .argument('<name>')
     .action(async (kind: string, name: string, o: Common) => {
+      localOnly(o, program, 'vireo delete', `use kubectl delete ${kind} ${name}`);
       const c = await client(o);
       const r = await c.request<{ message: string }>('POST', '/api/v1/delete', {
         kind,
-        namespace: o.namespace,
+        namespace: o.namespace ?? 'default',
         name,
       });
       io.out(`${r.body.message}\n`);
@@ -211,14 +234,8 @@ export function registerLocal(program: Command, io: Io, setCode: (n: number) => 
     .addOption(outputOption())
     .action(async (name: string, o: Common & { watch?: boolean; color: boolean; output?: string }) => {
       const format = parseOutput(o.output);
-      const c = await client(o);
-      const fetchView = async () =>
-        (
-          await c.request<ReleaseView>(
-            'GET',
-            `/api/v1/releases/${encodeURIComponent(o.namespace)}/${encodeURIComponent(name)}`,
-          )
-        ).body;
+      const t = await target(o);
+      const fetchView = () => t.source.get(t.namespace, name);
       const tty = process.stdout.isTTY === true && io.out === processOut;
       const show = (v: ReleaseView) =>
         format === 'text'
@@ -235,7 +252,7 @@ export function registerLocal(program: Command, io: Io, setCode: (n: number) => 
         if (tty) io.out(`\x1b[H\x1b[2J${show(view)}`);
         else if (key !== last) io.out(`${show(view)}\n`);
         last = key;
-        await sleep(1000);
+        await sleep(Math.max(1000, t.pollMs));
         view = await fetchView();
       }
     });
@@ -246,29 +263,57 @@ export function registerLocal(program: Command, io: Io, setCode: (n: number) => 
     .addOption(outputOption())
     .action(async (o: Common & { allNamespaces?: boolean; output?: string }) => {
       const format = parseOutput(o.output);
-      const c = await client(o);
-      const q = o.allNamespaces ? '' : `?namespace=${encodeURIComponent(o.namespace)}`;
-      const views = (await c.request<ReleaseView[]>('GET', `/api/v1/releases${q}`)).body;
+      const t = await target(o);
+      const views = await t.source.list(o.allNamespaces ? undefined : t.namespace);
       io.out(format === 'text' ? renderReleaseList(views, { now: new Date() }) : renderData(views, format));
     });
 
+  /** Carries a user action out on the target, as the CLI's user (`cli:<login>`), and prints the result. */
+  const act = async (
+    o: Common & { output?: string },
+    rollout: string,
+    verbName: ActionVerb,
+    args: ActionArgs,
+  ): Promise<void> => {
+    const format = parseOutput(o.output);
+    const t = await target(o);
+    const actor = cliActor();
+    const message = await t.source.act({
+      namespace: t.namespace,
+      name: rollout,
+      verb: verbName,
+      args,
+      actor,
+    });
+    io.out(
+      format === 'text'
+        ? `${message}\n`
+        : renderData(
+            {
+              namespace: t.namespace,
+              name: rollout,
+              action: describeUserAction(verbName, args),
+              actor,
+              message,
+            },
+            format,
+          ),
+    );
+  };
+
   const verb = (
-    name: string,
+    name: ActionVerb,
     description: string,
     extra?: (c: Command) => Command,
-    body?: (o: Record<string, unknown>) => Record<string, unknown>,
+    body?: (o: Record<string, unknown>) => ActionArgs,
   ) => {
-    let cmd = withCommon(program.command(name).description(description)).argument('<rollout>');
+    let cmd = withCommon(program.command(name).description(description))
+      .argument('<rollout>')
+      .addOption(outputOption());
     if (extra) cmd = extra(cmd);
-    cmd.action(async (rollout: string, o: Common & Record<string, unknown>) => {
-      const c = await client(o);
-      const r = await c.request<{ message: string }>(
-        'POST',
-        `/api/v1/releases/${encodeURIComponent(o.namespace)}/${encodeURIComponent(rollout)}/${name}`,
-        body ? body(o) : {},
-      );
-      io.out(`${r.body.message}\n`);
-    });
+    cmd.action((rollout: string, o: Common & Record<string, unknown>) =>
+      act(o, rollout, name, body ? body(o) : {}),
+    );
   };
   verb(
     'promote',
@@ -299,19 +344,11 @@ export function registerLocal(program: Command, io: Io, setCode: (n: number) => 
   )
     .argument('<rollout>')
     .argument('<container=image>')
-    .action(async (rollout: string, pair: string, o: Common) => {
+    .addOption(outputOption())
+    .action(async (rollout: string, pair: string, o: Common & { output?: string }) => {
       const eq = pair.indexOf('=');
       if (eq <= 0 || eq === pair.length - 1) throw new UsageError(`${pair}: expected CONTAINER=IMAGE`);
-      const c = await client(o);
-      const r = await c.request<{ message: string }>(
-        'POST',
-        `/api/v1/releases/${encodeURIComponent(o.namespace)}/${encodeURIComponent(rollout)}/set-image`,
-        {
-          container: pair.slice(0, eq),
-          image: pair.slice(eq + 1),
-        },
-      );
-      io.out(`${r.body.message}\n`);
+      await act(o, rollout, 'set-image', { container: pair.slice(0, eq), image: pair.slice(eq + 1) });
     });
 
   withCommon(
@@ -329,16 +366,11 @@ export function registerLocal(program: Command, io: Io, setCode: (n: number) => 
       if (timeout === undefined || timeout < 0)
         throw new UsageError(`--timeout ${o.timeout}: a Go duration such as 60s`);
       const watch = o.watch !== false && o.watch !== 'false';
-      const c = await client(o);
+      const t = await target(o);
       const end = timeout > 0 ? Date.now() + timeout : Number.POSITIVE_INFINITY;
       let last = '';
       for (;;) {
-        const v = (
-          await c.request<ReleaseView>(
-            'GET',
-            `/api/v1/releases/${encodeURIComponent(o.namespace)}/${encodeURIComponent(rollout)}`,
-          )
-        ).body;
+        const v = await t.source.get(t.namespace, rollout);
         const line = renderStatusLine(v);
         if (line !== last) io.out(`${line}\n`);
         last = line;
@@ -352,7 +384,7 @@ export function registerLocal(program: Command, io: Io, setCode: (n: number) => 
           io.err('error: rollout status watch exceeded timeout\n');
           return setCode(ExitCode.findings);
         }
-        await sleep(500);
+        await sleep(t.pollMs);
       }
     });
 
@@ -363,6 +395,8 @@ export function registerLocal(program: Command, io: Io, setCode: (n: number) => 
     .option('--only <hash|role>', 'only this version (a pod-template hash, or stable/canary/active/preview)')
     .option('--tail <n>', 'the last N lines of each replica', '50')
     .action(async (rollout: string, o: Common & { only?: string; tail: string }) => {
+      localOnly(o, program, 'vireo logs', 'use kubectl logs -l rollouts-pod-template-hash=HASH');
+      const namespace = o.namespace ?? 'default';
       const dir = o.stateDir ?? defaultStateDir();
       const tail = Number(o.tail);
       if (!Number.isInteger(tail) || tail < 0) throw new UsageError(`--tail ${o.tail}: a number of lines`);
@@ -370,7 +404,7 @@ export function registerLocal(program: Command, io: Io, setCode: (n: number) => 
       const v = (
         await c.request<ReleaseView>(
           'GET',
-          `/api/v1/releases/${encodeURIComponent(o.namespace)}/${encodeURIComponent(rollout)}`,
+          `/api/v1/releases/${encodeURIComponent(namespace)}/${encodeURIComponent(rollout)}`,
         )
       ).body;
       const versions = v.versions.filter(
@@ -378,7 +412,7 @@ export function registerLocal(program: Command, io: Io, setCode: (n: number) => 
       );
       if (versions.length === 0) throw new UserError(`no version ${o.only} of rollout ${rollout}`);
       for (const x of versions) {
-        const logDir = path.join(dir, 'logs', `${o.namespace}.${rollout}-${x.hash}`);
+        const logDir = path.join(dir, 'logs', `${namespace}.${rollout}-${x.hash}`);
         if (!existsSync(logDir)) continue;
         for (const f of readdirSync(logDir)
           .filter((n) => n.endsWith('.log'))

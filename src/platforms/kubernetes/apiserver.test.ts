@@ -71,14 +71,9 @@ describe.skipIf(!hasShared)('objects Vireo writes, on a real API server', () => 
   beforeAll(async () => {
     await ensureBinaries();
     cluster = await startKubeCluster({ nodes: 1 });
-    for (const f of ['argo-rollouts-crds.yaml', 'traefik.io_traefikservices.yaml'])
-      await k().kubectl(['apply', '--server-side', '-f', join(sharedDir, 'crds', f)], { timeoutMs: 60_000 });
-    await k().kubectl([
-      'wait',
-      '--for=condition=Established',
-      'crd/rollouts.argoproj.io',
-      'crd/traefikservices.traefik.io',
-    ]);
+    await k().applyCrds(
+      ['argo-rollouts-crds.yaml', 'traefik.io_traefikservices.yaml'].map((f) => join(sharedDir, 'crds', f)),
+    );
     await apply(ROLLOUT);
     rollout = await getJson<Rollout>('rollout', 'rollouts-demo');
     const uid = (rollout.metadata as { uid?: string }).uid ?? '';

@@ -95,6 +95,9 @@ export interface KubeJson {
 
 /** An error answer of the API server (a metav1.Status), or a transport failure (code 0). */
 export class KubeApiError extends Error {
+  /** The server's Retry-After, when it sent one. */
+  retryAfterSeconds?: number;
+
   constructor(
     readonly code: number,
     readonly reason: string,
@@ -233,7 +236,23 @@ export class KubeApiClient implements KubeClient {
     this.watcher = new Watch(kc);
   }
 
-  private async request<T>(
+  /**
+   * A request, retried when the API server asks for it (429 Too Many Requests: its priority and
+   * fairness limits, or a new CRD's storage still initialising), after its Retry-After (at most 2 s),
+   * up to 3 times, as client-go does. Other errors are the caller's.
+   */
+  private async request<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.requestOnce<T>(method, path, body, contentType);
+      } catch (e) {
+        if (!(e instanceof KubeApiError) || e.code !== 429 || attempt >= 3) throw e;
+        await new Promise((r) => setTimeout(r, Math.min(2, Math.max(0.2, e.retryAfterSeconds ?? 1)) * 1000));
+      }
+    }
+  }
+
+  private async requestOnce<T>(
     method: string,
     path: string,
     body?: unknown,
@@ -265,13 +284,14 @@ export class KubeApiClient implements KubeClient {
           }
           if (code >= 200 && code < 300) return resolve(json as T);
           const status = (json ?? {}) as { reason?: string; message?: string };
-          reject(
-            new KubeApiError(
-              code,
-              status.reason ?? 'Unknown',
-              `${method} ${url.pathname}: ${code} ${status.reason ?? ''} ${status.message ?? text.slice(0, 300)}`.trim(),
-            ),
+          const err = new KubeApiError(
+            code,
+            status.reason ?? 'Unknown',
+            `${method} ${url.pathname}: ${code} ${status.reason ?? ''} ${status.message ?? text.slice(0, 300)}`.trim(),
           );
+          const retryAfter = Number(res.headers['retry-after']);
+          if (Number.isFinite(retryAfter)) err.retryAfterSeconds = retryAfter;
+          reject(err);
         });
       });
       req.on('timeout', () =>

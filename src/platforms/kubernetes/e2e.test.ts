@@ -109,14 +109,9 @@ describe.skipIf(!hasShared)('the controller on a real control plane', () => {
   beforeAll(async () => {
     await ensureBinaries();
     cluster = await startKubeCluster({ nodes: 1 });
-    for (const f of ['argo-rollouts-crds.yaml', 'traefik.io_traefikservices.yaml'])
-      await k().kubectl(['apply', '--server-side', '-f', join(sharedDir, 'crds', f)], { timeoutMs: 60_000 });
-    await k().kubectl([
-      'wait',
-      '--for=condition=Established',
-      'crd/rollouts.argoproj.io',
-      'crd/traefikservices.traefik.io',
-    ]);
+    await k().applyCrds(
+      ['argo-rollouts-crds.yaml', 'traefik.io_traefikservices.yaml'].map((f) => join(sharedDir, 'crds', f)),
+    );
     client = new KubeApiClient(loadKubeConfig({ kubeconfig: k().kubeconfigPath }));
 
     exporter = await startExporter();
@@ -223,4 +218,185 @@ describe.skipIf(!hasShared)('the controller on a real control plane', () => {
     const run = r.status?.canary?.currentBackgroundAnalysisRunStatus;
     expect(run?.status).toBe('Failed');
   }, 180_000);
+
+  describe('nginx: a canary Ingress with a header route', () => {
+    const NAME = 'web';
+    const ingress = (name: string) =>
+      client.get<KubeJson>(RESOURCES.ingresses, 'default', name) as Promise<KubeJson | undefined>;
+
+    beforeAll(async () => {
+      for (const svc of [`${NAME}-stable`, `${NAME}-canary`])
+        await apply({
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: svc, namespace: 'default' },
+          spec: { selector: { app: NAME }, ports: [{ port: 80, targetPort: 8080 }] },
+        });
+      await apply({
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'Ingress',
+        metadata: { name: NAME, namespace: 'default' },
+        spec: {
+          ingressClassName: 'nginx',
+          rules: [
+            {
+              host: 'web.example.com',
+              http: {
+                paths: [
+                  {
+                    path: '/',
+                    pathType: 'Prefix',
+                    backend: { service: { name: `${NAME}-stable`, port: { number: 80 } } },
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      });
+      await apply({
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Rollout',
+        metadata: { name: NAME, namespace: 'default' },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: NAME } },
+          template: {
+            metadata: { labels: { app: NAME } },
+            spec: { containers: [{ name: NAME, image: 'nginx:1.27' }] },
+          },
+          strategy: {
+            canary: {
+              stableService: `${NAME}-stable`,
+              canaryService: `${NAME}-canary`,
+              trafficRouting: {
+                nginx: { stableIngress: NAME },
+                managedRoutes: [{ name: 'beta-testers' }],
+              },
+              steps: [
+                { setWeight: 10 },
+                {
+                  setHeaderRoute: {
+                    name: 'beta-testers',
+                    match: [{ headerName: 'X-Beta', headerValue: { exact: 'yes' } }],
+                  },
+                },
+                { pause: {} },
+              ],
+            },
+          },
+        },
+      });
+      await until('the first revision Healthy', async () => {
+        const r = await client.get<RolloutJson>(RESOURCES.rollouts, 'default', NAME);
+        return r?.status?.phase === 'Healthy';
+      });
+    }, 120_000);
+
+    it('routes 10 % and the X-Beta header to the canary, then removes the route on abort', async () => {
+      await client.patch(RESOURCES.rollouts, 'default', NAME, {
+        spec: { template: { spec: { containers: [{ name: NAME, image: 'nginx:1.28' }] } } },
+      });
+      const canary = await until('the canary Ingress with the header route', async () => {
+        const i = await ingress(`${NAME}-${NAME}-canary`);
+        return i?.metadata.annotations?.['nginx.ingress.kubernetes.io/canary-by-header'] ? i : undefined;
+      });
+      const a = canary.metadata.annotations ?? {};
+      expect(a['nginx.ingress.kubernetes.io/canary']).toBe('true');
+      expect(a['nginx.ingress.kubernetes.io/canary-weight']).toBe('10');
+      expect(a['nginx.ingress.kubernetes.io/canary-by-header']).toBe('X-Beta');
+      // "yes" stays a string: the object went to the API server as JSON.
+      expect(a['nginx.ingress.kubernetes.io/canary-by-header-value']).toBe('yes');
+      const spec = canary.spec as {
+        rules: { http: { paths: { backend: { service: { name: string } } }[] } }[];
+      };
+      expect(spec.rules[0]?.http.paths[0]?.backend.service.name).toBe(`${NAME}-canary`);
+      const paused = await until('the pause', async () => {
+        const r = await client.get<RolloutJson>(RESOURCES.rollouts, 'default', NAME);
+        return r?.status?.phase === 'Paused' ? r : undefined;
+      });
+      expect(paused.status?.currentStepIndex).toBe(2);
+
+      await client.patch(
+        RESOURCES.rollouts,
+        'default',
+        NAME,
+        { status: { abort: true } },
+        { subresource: 'status' },
+      );
+      const after = await until('weight 0 and no header route', async () => {
+        const i = await ingress(`${NAME}-${NAME}-canary`);
+        const x = i?.metadata.annotations ?? {};
+        return x['nginx.ingress.kubernetes.io/canary-weight'] === '0' &&
+          !x['nginx.ingress.kubernetes.io/canary-by-header']
+          ? i
+          : undefined;
+      });
+      expect(after.metadata.annotations?.['rollouts.vireo.dev/header-route']).toBeUndefined();
+    }, 120_000);
+  });
+
+  describe('an invalid Rollout', () => {
+    it('gets the InvalidSpec condition and phase Degraded, and the other Rollouts keep progressing', async () => {
+      await apply({
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Rollout',
+        metadata: { name: 'broken', namespace: 'default' },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'broken' } },
+          template: {
+            metadata: { labels: { app: 'broken' } },
+            spec: { containers: [{ name: 'broken', image: 'nginx' }] },
+          },
+          strategy: { canary: { steps: [{ setWeight: 150 }] } },
+        },
+      });
+      const r = await until('InvalidSpec', async () => {
+        const r = await client.get<
+          RolloutJson & { status?: { conditions?: { type: string; message?: string }[] } }
+        >(RESOURCES.rollouts, 'default', 'broken');
+        return r?.status?.conditions?.some((c) => c.type === 'InvalidSpec') ? r : undefined;
+      });
+      expect(r.status?.phase).toBe('Degraded');
+      expect(r.status?.message).toMatch(/^InvalidSpec: .*setWeight/);
+      const rs = await client.list(RESOURCES.replicaSets, 'default', { labelSelector: 'app=broken' });
+      expect(rs.items).toHaveLength(0);
+      const events = await client.list(RESOURCES.events, 'default', {
+        fieldSelector: 'involvedObject.name=broken',
+      });
+      expect(events.items.map((e) => (e as { reason?: string }).reason)).toContain('InvalidSpec');
+      // The controller still works on the others: a fresh Rollout next to it becomes Healthy.
+      await apply({
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Rollout',
+        metadata: { name: 'neighbour', namespace: 'default' },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'neighbour' } },
+          template: {
+            metadata: { labels: { app: 'neighbour' } },
+            spec: { containers: [{ name: 'neighbour', image: 'nginx' }] },
+          },
+          strategy: { canary: { steps: [{ setWeight: 50 }] } },
+        },
+      });
+      await until('the neighbour Healthy', async () => {
+        const n = await client.get<RolloutJson>(RESOURCES.rollouts, 'default', 'neighbour');
+        return n?.status?.phase === 'Healthy';
+      });
+      // Fixed, it leaves InvalidSpec behind.
+      await client.patch(RESOURCES.rollouts, 'default', 'broken', {
+        spec: { strategy: { canary: { steps: [{ setWeight: 50 }] } } },
+      });
+      await until('the fixed Rollout Healthy without InvalidSpec', async () => {
+        const f = await client.get<RolloutJson & { status?: { conditions?: { type: string }[] } }>(
+          RESOURCES.rollouts,
+          'default',
+          'broken',
+        );
+        return f?.status?.phase === 'Healthy' && !f.status.conditions?.some((c) => c.type === 'InvalidSpec');
+      });
+    }, 120_000);
+  });
 });

@@ -287,7 +287,6 @@ describe('install artifacts on a real API server', () => {
         items: ['vireo', 'team-a', 'team-b', 'helm-probe'].map(restrictedNamespace),
       }),
     });
-    await k().kubectl(['apply', '--server-side', '-f', join(manifestsDir, 'crds')], { timeoutMs: 60_000 });
     await k().kubectl(['apply', '-f', '-'], {
       input: JSON.stringify({
         apiVersion: 'v1',
@@ -295,9 +294,7 @@ describe('install artifacts on a real API server', () => {
         items: ['traefik.io', 'traefik.containo.us'].map(traefikStandIn),
       }),
     });
-    await k().kubectl(['wait', '--for=condition=Established', '--timeout=30s', 'crd', '--all'], {
-      timeoutMs: 40_000,
-    });
+    await k().applyCrds([join(manifestsDir, 'crds')]);
   }, 75 * 60_000);
 
   afterAll(async () => {

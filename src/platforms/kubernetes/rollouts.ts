@@ -164,8 +164,10 @@ export class RolloutReconciler {
       const wasInvalid = rollout.status?.conditions?.some(
         (c) => c.type === 'InvalidSpec' && c.message === invalid,
       );
-      if (!wasInvalid)
+      if (!wasInvalid) {
+        this.host.log('warn', `InvalidSpec: ${invalid}`, { namespace, rollout: name });
         await this.host.event(obj, { type: 'Warning', reason: 'InvalidSpec', message: invalid });
+      }
       await this.writeStatus(rollout, status);
       return { transition: 'InvalidSpec' };
     }

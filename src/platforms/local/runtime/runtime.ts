@@ -15,21 +15,12 @@ import type { Canary } from '../../../api/flagger/canary.js';
 import type { ManifestObject } from '../../../api/kind.js';
 import { checkObjects, type LoadedObject, loadManifests } from '../../../api/load.js';
 import type { TemplateKind } from '../../../engine/analysis/templates.js';
-import {
-  abortRollout,
-  pauseRollout,
-  promoteFullRollout,
-  promoteRollout,
-  restartRollout,
-  retryRollout,
-  setImage,
-  UserActionError,
-  undoRollout,
-} from '../../../engine/argo/user-actions.js';
+import { UserActionError } from '../../../engine/argo/user-actions.js';
 import type { Logger } from '../../../gates/http.js';
 import { notifierForAlertProvider } from '../../../notify/index.js';
 import { notificationFromAlert, type Severity, severityAccepts } from '../../../notify/notifier.js';
 import type { ReleaseView } from '../../../views/release.js';
+import { applyUserAction, userActionEventMessage } from '../../argo-actions.js';
 import { Supervisor, stopLeftoverReplicas } from '../processes/supervisor.js';
 import type { MetricsState } from '../proxy/metrics.js';
 import type { Listener, LocalRouter } from '../router/router.js';
@@ -702,15 +693,7 @@ export class LocalRuntime {
     // Actions with a known actor (the dashboard) also go to the release's event timeline.
     const r = this.releases.get(`${ns}/${name}`);
     if (args.actor && r instanceof ArgoRelease) {
-      const what =
-        verb === 'promote' && args.full
-          ? 'promote --full'
-          : verb === 'set-image'
-            ? `set image ${args.container}=${args.image}`
-            : verb === 'undo' && args.toRevision
-              ? `undo --to-revision ${args.toRevision}`
-              : verb;
-      r.event('Normal', 'UserAction', `${what} by ${args.actor}`);
+      r.event('Normal', 'UserAction', userActionEventMessage(verb, args, args.actor));
       this.save(`${ns}/${name}`);
     }
     return message;
@@ -729,43 +712,21 @@ export class LocalRuntime {
       );
     const now = new Date(this.now());
     try {
-      switch (verb) {
-        case 'promote':
-          r.act(args.full ? promoteFullRollout : promoteRollout);
-          return `rollout '${name}' ${args.full ? 'fully promoted' : 'promoted'}`;
-        case 'abort':
-          r.act(abortRollout);
-          return `rollout '${name}' aborted`;
-        case 'retry':
-          r.act(retryRollout);
-          return `rollout '${name}' retried`;
-        case 'pause':
-          r.act(pauseRollout);
-          return `rollout '${name}' paused`;
-        case 'resume':
-          r.act((x) => ({ ...x, spec: { ...x.spec, paused: false } }));
-          return `rollout '${name}' resumed`;
-        case 'restart':
-          r.act((x) => restartRollout(x, now));
-          return `rollout '${name}' restarts`;
-        case 'set-image': {
-          if (!args.container || !args.image) throw new UserError('set image needs CONTAINER=IMAGE');
-          const container = args.container;
-          const image = args.image;
-          r.act((x) => setImage(x, container, image));
-          return `rollout "${name}" image updated`;
-        }
-        case 'undo': {
-          const history = Object.values(r.record.versions).map((v) => ({
-            revision: v.revision,
-            template: v.template,
-          }));
-          r.act((x) => undoRollout(x, history as never, args.toRevision ?? 0));
-          return `rollout '${name}' undo`;
-        }
-        default:
-          throw new UserError(`unknown action ${verb}`);
-      }
+      // The shared change (argo-actions.ts), applied to the record; undo reads the versions' templates.
+      let message = '';
+      r.act((x) => {
+        const done = applyUserAction(x, verb, args, {
+          now,
+          history: () =>
+            Object.values(r.record.versions).map((v) => ({
+              revision: v.revision,
+              template: v.template,
+            })),
+        });
+        message = done.message;
+        return done.rollout;
+      });
+      return message;
     } catch (e) {
       if (e instanceof UserActionError) throw new UserError(e.message);
       throw e;

@@ -1,166 +1,42 @@
-/** A local Argo release as the CLI and dashboard show it (src/views/release.ts). */
-import type { Rollout } from '../../../api/argo/rollout.js';
-import { parseIntOrDuration } from '../../../api/duration.js';
-import type {
-  AnalysisRunView,
-  PodView,
-  ReleasePhase,
-  ReleaseView,
-  StepView,
-  VersionRole,
-  VersionView,
-} from '../../../views/release.js';
+/**
+ * A local Argo release as the CLI and dashboard show it (src/views/release.ts): the record's versions
+ * and runs, with what the supervisor's processes do, go through the shared builder
+ * (src/views/argo-rollout.ts), which Kubernetes uses too.
+ */
+import { argoRolloutView } from '../../../views/argo-rollout.js';
+import type { PodView, ReleaseView } from '../../../views/release.js';
 import type { VersionStatus } from '../processes/supervisor.js';
 import type { ArgoReleaseRecord } from './record.js';
 
-const PHASES = new Set(['Progressing', 'Paused', 'Healthy', 'Degraded']);
+export { versionStatus } from '../../../views/argo-rollout.js';
 
 export function argoReleaseView(
   rec: ArgoReleaseRecord,
   status: (hash: string) => VersionStatus | undefined,
   podHash: string,
 ): ReleaseView {
-  const r: Rollout = rec.rollout;
-  const st = r.status ?? {};
-  const canary = r.spec.strategy?.canary;
-  const bg = r.spec.strategy?.blueGreen;
-  const rolesOf = (hash: string): VersionRole[] => {
-    const roles: VersionRole[] = [];
-    if (bg) {
-      if (st.blueGreen?.activeSelector === hash) roles.push('active');
-      if (st.blueGreen?.previewSelector === hash && st.blueGreen?.activeSelector !== hash)
-        roles.push('preview');
-      if (st.stableRS === hash && !roles.includes('active')) roles.push('stable');
-    } else {
-      if (st.stableRS === hash) roles.push('stable');
-      if (hash === podHash && st.stableRS !== hash) roles.push('canary');
-    }
-    return roles;
-  };
-  const versions: VersionView[] = Object.values(rec.versions)
-    .sort((a, b) => b.revision - a.revision)
-    .map((v) => {
+  return argoRolloutView({
+    rollout: rec.rollout,
+    podHash,
+    versions: Object.values(rec.versions).map((v) => {
       const s = status(v.hash);
-      const containers = (v.template.spec?.containers ?? []) as { image?: string }[];
-      const vs = versionStatus(v.replicas, s);
       return {
-        name: `${r.metadata?.name}-${v.hash}`,
         hash: v.hash,
         revision: v.revision,
-        roles: rolesOf(v.hash),
-        images: containers.map((c) => c.image ?? ''),
-        status: vs,
-        desired: v.replicas,
-        current: s?.currentReplicas ?? 0,
-        ready: s?.readyReplicas ?? 0,
-        available: s?.availableReplicas ?? 0,
+        template: v.template,
+        replicas: v.replicas,
         createdAt: v.createdAt,
+        ...(s ? { observed: s } : {}),
         pods: podViews(s),
       };
-    });
-  const images: ReleaseView['images'] = [];
-  for (const v of versions) {
-    if (v.roles.length === 0) continue;
-    for (const image of v.images) {
-      const found = images.find((i) => i.image === image);
-      if (found) found.roles.push(...v.roles.filter((x) => !found.roles.includes(x)));
-      else images.push({ image, roles: [...v.roles] });
-    }
-  }
-  const runs: AnalysisRunView[] = Object.entries(rec.runs)
-    .map(([name, rr]) => ({
-      name,
-      revision: rr.revision,
-      kind: rr.kind,
-      phase: rr.run.status?.phase || 'Pending',
-      ...(rr.run.status?.message ? { message: rr.run.status.message } : {}),
-      ...(rr.run.status?.startedAt ? { startedAt: String(rr.run.status.startedAt) } : {}),
-      metrics: (rr.run.status?.metricResults ?? []).map((m) => {
-        const spec = rr.run.spec.metrics.find((x) => x.name === m.name);
-        return {
-          name: m.name,
-          phase: m.phase,
-          ...(spec?.successCondition
-            ? { condition: spec.successCondition }
-            : spec?.failureCondition
-              ? { condition: `not (${spec.failureCondition})` }
-              : {}),
-          successful: m.successful ?? 0,
-          failed: m.failed ?? 0,
-          inconclusive: m.inconclusive ?? 0,
-          errors: m.error ?? 0,
-          measurements: (m.measurements ?? []).map((x) => ({
-            phase: x.phase,
-            ...(x.value !== undefined ? { value: x.value } : {}),
-            ...(x.message ? { message: x.message } : {}),
-            ...(x.startedAt ? { startedAt: String(x.startedAt) } : {}),
-            ...(x.finishedAt ? { finishedAt: String(x.finishedAt) } : {}),
-          })),
-        };
-      }),
-    }))
-    .sort((a, b) => b.revision - a.revision || (b.startedAt ?? '').localeCompare(a.startedAt ?? ''));
-  const steps = canary?.steps ?? [];
-  const pause = st.pauseConditions ?? [];
-  const phase = (PHASES.has(st.phase ?? '') ? st.phase : 'Unknown') as ReleasePhase;
-  const stepIndex = st.currentStepIndex ?? 0;
-  const setWeight = canary ? currentSetWeight(steps, stepIndex, st.stableRS === podHash) : undefined;
-  const pauseStep = steps[stepIndex]?.pause;
-  const pauseStart = pause.find((p) => p.reason === 'CanaryPauseStep')?.startTime;
-  const pauseEndsAt =
-    pauseStep?.duration !== undefined && pauseStart
-      ? new Date(Date.parse(String(pauseStart)) + durationMs(pauseStep.duration)).toISOString()
-      : undefined;
-  return {
-    dialect: 'argo',
-    kind: 'Rollout',
-    namespace: r.metadata?.namespace ?? 'default',
-    name: r.metadata?.name ?? '',
-    phase,
-    ...(st.message ? { message: st.message } : {}),
-    ...(pause.length > 0 || r.spec.paused
-      ? {
-          pauseReasons: [
-            ...pause.map((p) => p.reason),
-            ...(r.spec.paused && pause.length === 0 ? ['Paused'] : []),
-          ],
-        }
-      : {}),
-    ...(pauseEndsAt ? { pauseEndsAt } : {}),
-    strategy: bg ? 'BlueGreen' : 'Canary',
-    ...(canary && steps.length > 0
-      ? { step: { index: Math.min(stepIndex, steps.length), count: steps.length } }
-      : {}),
-    ...(canary && steps.length > 0 ? { steps: steps.map(stepView) } : {}),
-    ...(setWeight !== undefined ? { setWeight } : {}),
-    ...(canary?.trafficRouting ? { actualWeight: rec.router.weight } : {}),
-    images,
-    replicas: {
-      desired: r.spec.replicas ?? 1,
-      current: st.replicas ?? 0,
-      updated: st.updatedReplicas ?? 0,
-      ready: st.readyReplicas ?? 0,
-      available: st.availableReplicas ?? 0,
-    },
-    revision: rec.versions[podHash]?.revision ?? 0,
-    ...(r.metadata?.creationTimestamp ? { createdAt: String(r.metadata.creationTimestamp) } : {}),
-    containers: ((r.spec.template?.spec?.containers ?? []) as { name?: string; image?: string }[]).map(
-      (c) => ({ name: c.name ?? '', image: c.image ?? '' }),
-    ),
-    versions,
-    analysisRuns: runs,
+    }),
+    runs: Object.entries(rec.runs).map(([name, rr]) => ({ name, ...rr })),
     events: rec.events,
-  };
+    routerWeight: rec.router.weight,
+  });
 }
 
 /** A version's replica processes as the views show them. */
-/** A version's status from its desired replicas and what its processes do (both dialects). */
-export function versionStatus(desired: number, s: VersionStatus | undefined): VersionView['status'] {
-  if (desired === 0 && (s?.currentReplicas ?? 0) === 0) return 'ScaledDown';
-  if (s?.pods.some((p) => p.reason === 'CrashLoopBackOff')) return 'Degraded';
-  return (s?.availableReplicas ?? 0) >= desired ? 'Healthy' : 'Progressing';
-}
-
 export function podViews(s: VersionStatus | undefined): PodView[] {
   return (s?.pods ?? []).map((p) => ({
     name: p.name,
@@ -172,71 +48,4 @@ export function podViews(s: VersionStatus | undefined): PodView[] {
     ...(p.pid !== undefined ? { pid: p.pid } : {}),
     port: p.port,
   }));
-}
-
-/** A canary step as the progress line shows it. */
-export function stepView(step: {
-  setWeight?: number;
-  pause?: { duration?: string | number };
-  analysis?: { templates?: { templateName?: string }[] };
-  experiment?: { duration?: string };
-  setCanaryScale?: { weight?: number; replicas?: number; matchTrafficWeight?: boolean };
-  setHeaderRoute?: { name?: string };
-  setMirrorRoute?: { name?: string; percentage?: number };
-  plugin?: { name?: string };
-}): StepView {
-  if (step.setWeight !== undefined) return { kind: 'setWeight', label: `weight ${step.setWeight} %` };
-  if (step.pause)
-    return {
-      kind: 'pause',
-      label:
-        step.pause.duration === undefined ? 'pause until promoted' : `pause ${String(step.pause.duration)}`,
-    };
-  if (step.analysis)
-    return {
-      kind: 'analysis',
-      label: `analysis ${(step.analysis.templates ?? []).map((t) => t.templateName ?? '').join(', ')}`.trim(),
-    };
-  if (step.experiment)
-    return {
-      kind: 'experiment',
-      label: `experiment${step.experiment.duration ? ` ${step.experiment.duration}` : ''}`,
-    };
-  if (step.setCanaryScale) {
-    const s = step.setCanaryScale;
-    const what =
-      s.replicas !== undefined
-        ? `${s.replicas} replica(s)`
-        : s.weight !== undefined
-          ? `${s.weight} %`
-          : 'match traffic weight';
-    return { kind: 'setCanaryScale', label: `canary scale ${what}` };
-  }
-  if (step.setHeaderRoute)
-    return { kind: 'setHeaderRoute', label: `header route ${step.setHeaderRoute.name ?? ''}`.trim() };
-  if (step.setMirrorRoute)
-    return {
-      kind: 'setMirrorRoute',
-      label: `mirror route ${step.setMirrorRoute.name ?? ''}${step.setMirrorRoute.percentage !== undefined ? ` ${step.setMirrorRoute.percentage} %` : ''}`,
-    };
-  if (step.plugin) return { kind: 'plugin', label: `plugin ${step.plugin.name ?? ''}`.trim() };
-  return { kind: 'unknown', label: 'step' };
-}
-
-/** The weight the steps so far ask for (Argo's `GetCurrentSetWeight`); 100 when promoted. */
-function currentSetWeight(
-  steps: readonly { setWeight?: number }[],
-  index: number,
-  promoted: boolean,
-): number {
-  if (promoted || index >= steps.length) return 100;
-  for (let i = Math.min(index, steps.length - 1); i >= 0; i--) {
-    const w = steps[i]?.setWeight;
-    if (w !== undefined) return w;
-  }
-  return 0;
-}
-
-function durationMs(d: string | number): number {
-  return parseIntOrDuration(d) ?? 0;
 }
