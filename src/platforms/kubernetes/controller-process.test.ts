@@ -203,8 +203,25 @@ describe.skipIf(!hasShared)('vireo controller processes on a real control plane'
     );
     const done = await healthy('app-backend');
     expect(done.status?.stableRS).toBe(next);
+
+    // What it serves beside: readiness, and Argo's metric names at /metrics.
+    const started = one.lines.find((l) => l.line.msg === 'controller starting')?.line as
+      | { healthz?: string; metrics?: string }
+      | undefined;
+    const readyz = String(started?.healthz).replace('/healthz', '/readyz');
+    await until('/readyz 200 ok', async () => {
+      const r = await fetch(readyz);
+      return `${r.status} ${await r.text()}` === '200 ok';
+    });
+    const metrics = await (await fetch(String(started?.metrics))).text();
+    expect(metrics).toMatch(/^rollout_info\{[^}]*name="app-backend"[^}]*strategy="blueGreen"[^}]*\} 1$/m);
+    expect(metrics).toMatch(/^rollout_reconcile_count\{namespace="default",name="app-backend"\} [1-9]/m);
+    expect(metrics).toMatch(/^workqueue_adds_total\{name="rollout"\} [1-9]/m);
+
     one.child.kill('SIGTERM');
     await one.exited;
+    // SIGTERM is a clean stop: it says so and gives the Lease back.
+    expect(one.lines.some((l) => String(l.line.msg).startsWith('stopping'))).toBe(true);
   }, 180_000);
 
   it('kill -9 mid-step: started again, the controller resumes from status and finishes', async () => {
@@ -234,6 +251,9 @@ describe.skipIf(!hasShared)('vireo controller processes on a real control plane'
   }, 180_000);
 
   it('two controllers with leader election: the leader killed mid-rollout, the other takes over and finishes', async () => {
+    // Only these two may run (an earlier failed test could have left one holding the Lease).
+    for (const p of procs) p.child.kill('SIGKILL');
+    await Promise.all(procs.map((p) => p.exited));
     const x = startController('leader-x');
     const y = startController('leader-y');
     const lease = () =>
@@ -242,7 +262,10 @@ describe.skipIf(!hasShared)('vireo controller processes on a real control plane'
         'default',
         'vireo-controller-lock',
       );
-    const first = await until('a leader', async () => (await lease())?.spec?.holderIdentity);
+    const first = await until('one of them to lead', async () => {
+      const holder = (await lease())?.spec?.holderIdentity;
+      return holder === 'leader-x' || holder === 'leader-y' ? holder : undefined;
+    });
     const [leader, standby] = first === 'leader-x' ? [x, y] : [y, x];
     await apply(stepped('failover'));
     const before = await healthy('failover');

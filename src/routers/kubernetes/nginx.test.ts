@@ -271,3 +271,66 @@ describe('nginx router convergence', () => {
     ).toBeUndefined();
   });
 });
+
+describe('nginx router: reading the traffic back', () => {
+  const r = rollout({ stableIngress: 'guestbook' });
+  const write = (want: Parameters<typeof desiredCanaryIngress>[2]) => {
+    const { ingress } = desiredCanaryIngress(r, stableIngress, want);
+    return { ...ingress, metadata: { ...ingress.metadata, resourceVersion: '7', uid: 'c-1' } };
+  };
+
+  it.each([
+    ['a weight alone', { canaryWeight: 30, headerRoutes: [] }],
+    [
+      'an exact header route, named',
+      {
+        canaryWeight: 10,
+        headerRoutes: [{ name: 'beta', match: [{ headerName: 'X-Beta', headerValue: { exact: 'yes' } }] }],
+      },
+    ],
+    [
+      'a regex header route',
+      {
+        canaryWeight: 0,
+        headerRoutes: [
+          { name: 'mobile', match: [{ headerName: 'User-Agent', headerValue: { regex: '.*Mobile.*' } }] },
+        ],
+      },
+    ],
+  ])('what it wrote reads back as the same traffic: %s', (_name, want) => {
+    expect(nginxRouter.current(r, world(stableIngress, write(want)))).toEqual(want);
+  });
+
+  it('a prefix match reads back as the regex it was written as', () => {
+    const want = {
+      canaryWeight: 5,
+      headerRoutes: [{ name: 'p', match: [{ headerName: 'X-Env', headerValue: { prefix: 'qa.' } }] }],
+    };
+    expect(nginxRouter.current(r, world(stableIngress, write(want)))?.headerRoutes).toEqual([
+      { name: 'p', match: [{ headerName: 'X-Env', headerValue: { regex: '^qa\\..*' } }] },
+    ]);
+  });
+
+  it('no canary Ingress yet, or one the Rollout does not own: nothing to read', () => {
+    expect(nginxRouter.current(r, world(stableIngress))).toBeUndefined();
+    const foreign = write({ canaryWeight: 50, headerRoutes: [] });
+    foreign.metadata.ownerReferences = [];
+    expect(nginxRouter.current(r, world(stableIngress, foreign))).toBeUndefined();
+  });
+
+  it('an update keeps other tools annotations and drops an ended header route', () => {
+    const current = write({
+      canaryWeight: 10,
+      headerRoutes: [{ name: 'beta', match: [{ headerName: 'X-Beta', headerValue: { exact: 'yes' } }] }],
+    });
+    current.metadata.annotations = { ...current.metadata.annotations, 'example.com/owner': 'team-a' };
+    const plan = nginxRouter.plan(r, { canaryWeight: 20, headerRoutes: [] }, world(stableIngress, current));
+    const a = plan.upsert[0]?.metadata.annotations ?? {};
+    expect(plan.upsert[0]?.metadata.resourceVersion).toBe('7');
+    expect(a['example.com/owner']).toBe('team-a');
+    expect(a['nginx.ingress.kubernetes.io/canary-weight']).toBe('20');
+    expect(
+      Object.keys(a).filter((k) => k.includes('canary-by-header') || k.includes('header-route')),
+    ).toEqual([]);
+  });
+});

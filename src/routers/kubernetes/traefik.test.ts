@@ -91,3 +91,18 @@ describe('traefik router', () => {
     ]);
   });
 });
+
+describe('traefik router: reading the traffic back', () => {
+  it.each([0, 35, 100])('the canary Service weight %i reads back, with no header routes', (w) => {
+    expect(traefikRouter.current(rollout, world(weighted(100 - w, w)))).toEqual({
+      canaryWeight: w,
+      headerRoutes: [],
+    });
+  });
+
+  it('a missing TraefikService, or one without weighted services: nothing to read', () => {
+    expect(traefikRouter.current(rollout, world())).toBeUndefined();
+    const plain = { ...weighted(100, 0), spec: {} };
+    expect(traefikRouter.current(rollout, world(plain))).toBeUndefined();
+  });
+});
