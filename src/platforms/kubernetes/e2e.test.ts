@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { realMetricProviders } from '../../analysis/providers/index.js';
 import { kubeJobProvider } from '../../analysis/providers/kube-job.js';
+import { KWOK_POD_PHASE_ANNOTATION } from '../../testing/cluster/control-plane.js';
 import { ensureBinaries, type KubeCluster, startKubeCluster } from '../../testing/kube-cluster.js';
 import {
   type Exporter,
@@ -398,5 +399,89 @@ describe.skipIf(!hasShared)('the controller on a real control plane', () => {
         return f?.status?.phase === 'Healthy' && !f.status.conditions?.some((c) => c.type === 'InvalidSpec');
       });
     }, 120_000);
+  });
+
+  describe('a step analysis with the job provider', () => {
+    const release = (name: string, podPhase?: string) => [
+      {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'AnalysisTemplate',
+        metadata: { name: `${name}-smoke`, namespace: 'default' },
+        spec: {
+          metrics: [
+            {
+              name: 'smoke',
+              provider: {
+                job: {
+                  spec: {
+                    backoffLimit: 0,
+                    template: {
+                      ...(podPhase
+                        ? { metadata: { annotations: { [KWOK_POD_PHASE_ANNOTATION]: podPhase } } }
+                        : {}),
+                      spec: {
+                        restartPolicy: 'Never',
+                        containers: [
+                          { name: 'smoke', image: 'busybox', command: ['sh', '-c', 'wget -qO- http://web'] },
+                        ],
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          ],
+        },
+      },
+      {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Rollout',
+        metadata: { name, namespace: 'default' },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: name } },
+          template: {
+            metadata: { labels: { app: name } },
+            spec: { containers: [{ name, image: 'nginx:1.27' }] },
+          },
+          strategy: {
+            canary: {
+              steps: [{ setWeight: 50 }, { analysis: { templates: [{ templateName: `${name}-smoke` }] } }],
+            },
+          },
+        },
+      },
+    ];
+    const phaseOf = async (name: string) =>
+      (await client.get<RolloutJson>(RESOURCES.rollouts, 'default', name))?.status;
+
+    it.each([
+      ['a Job that completes promotes the version', 'job-ok', undefined, 'Healthy'],
+      ['a Job that fails aborts it', 'job-bad', 'Failed', 'Degraded'],
+    ])(
+      '%s',
+      async (_what, name, podPhase, outcome) => {
+        for (const o of release(name, podPhase)) await apply(o);
+        const first = await until(`${name} Healthy`, async () => {
+          const s = await phaseOf(name);
+          return s?.phase === 'Healthy' ? s : undefined;
+        });
+        await client.patch(RESOURCES.rollouts, 'default', name, {
+          spec: { template: { spec: { containers: [{ name, image: 'nginx:1.28' }] } } },
+        });
+        const end = await until(`${name} ${outcome}`, async () => {
+          const s = await phaseOf(name);
+          return s?.currentPodHash !== first.stableRS && s?.phase === outcome ? s : undefined;
+        });
+        const jobs = await client.list(RESOURCES.jobs, 'default');
+        const mine = jobs.items.filter((j) =>
+          j.metadata.ownerReferences?.some((r) => r.kind === 'AnalysisRun' && r.name.startsWith(name)),
+        );
+        expect(mine.length).toBe(1);
+        if (outcome === 'Healthy') expect(end.stableRS).toBe(end.currentPodHash);
+        else expect(end.abort).toBe(true);
+      },
+      120_000,
+    );
   });
 });
