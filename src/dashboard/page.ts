@@ -36,10 +36,11 @@ export const STYLE_CSS = `
 :root {
   color-scheme: light dark;
   --bg: #f6f7f9; --fg: #1b1f24; --muted: #5b6572; --card: #ffffff; --border: #d5dae1;
-  --accent: #1f6feb; --accent-fg: #ffffff; --focus: #1f6feb;
-  --ok: #1a7f37; --warn: #9a6700; --bad: #cf222e; --info: #0969da; --idle: #6e7781;
+  /* Text colours meet WCAG AA (4.5:1) on --bg, --card and their badge backgrounds (the browser tests measure it). */
+  --accent: #0969da; --accent-fg: #ffffff; --focus: #1f6feb;
+  --ok: #1a7f37; --warn: #9a6700; --bad: #cf222e; --info: #0969da; --idle: #59636e;
   --ok-bg: #dafbe1; --warn-bg: #fff8c5; --bad-bg: #ffebe9; --info-bg: #ddf4ff; --idle-bg: #eaeef2;
-  --stable: #2da44e; --canary: #bf8700;
+  --stable: #1a7f37; --canary: #9a6700; --on-fill: #ffffff;
   --row: 40px;
   font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
 }
@@ -49,13 +50,14 @@ export const STYLE_CSS = `
     --accent: #4493f8; --accent-fg: #0d1117; --focus: #58a6ff;
     --ok: #3fb950; --warn: #d29922; --bad: #f85149; --info: #58a6ff; --idle: #8b949e;
     --ok-bg: #12261e; --warn-bg: #272115; --bad-bg: #2d1517; --info-bg: #121d2f; --idle-bg: #21262d;
-    --stable: #3fb950; --canary: #d29922;
+    --stable: #3fb950; --canary: #d29922; --on-fill: #0d1117;
   }
 }
 * { box-sizing: border-box; }
 body { margin: 0; background: var(--bg); color: var(--fg); }
 a { color: var(--accent); }
 :focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
+::placeholder { color: var(--muted); opacity: 1; }
 .skip { position: absolute; left: -999px; top: 0; }
 .skip:focus { left: 8px; top: 8px; background: var(--card); padding: 6px 10px; z-index: 10; }
 .muted { color: var(--muted); }
@@ -85,12 +87,15 @@ button.danger { color: var(--bad); border-color: var(--bad); }
 .count { color: var(--muted); font-size: 12px; margin-left: auto; }
 /* The list: a table whose body is a virtual scroller of fixed-height rows. */
 .table { background: var(--card); border: 1px solid var(--border); border-radius: 8px; overflow: hidden; }
-.row { display: grid; grid-template-columns: minmax(9rem, 2.2fr) minmax(6rem, 1fr) 6.5rem 6.5rem 5rem 7rem 4rem 4rem; gap: 8px; align-items: center; height: var(--row); padding: 0 12px; border-bottom: 1px solid var(--border); white-space: nowrap; }
+.row { display: grid; grid-template-columns: minmax(9rem, 2.2fr) minmax(6rem, 1fr) 7.5rem 6.5rem 5rem 7rem 4rem 4rem; gap: 8px; align-items: center; height: var(--row); padding: 0 12px; border-bottom: 1px solid var(--border); white-space: nowrap; }
 .row > * { overflow: hidden; text-overflow: ellipsis; }
 .row.head { font-size: 12px; color: var(--muted); font-weight: 600; background: var(--bg); }
 .scroller { position: relative; overflow-y: auto; height: calc(100vh - 210px); min-height: 240px; contain: strict; }
 .scroller .row { position: absolute; left: 0; right: 0; top: 0; }
 .scroller .row:hover, .scroller .row:focus-within { background: var(--bg); }
+/* The row is the focus indicator: a cell's overflow would clip the link's own outline. */
+.scroller .row:has(a:focus-visible) { outline: 3px solid var(--focus); outline-offset: -3px; }
+.scroller .row a:focus-visible { outline: none; text-decoration: underline; }
 .row a.name { font-weight: 600; text-decoration: none; color: var(--fg); }
 .row a.name:hover { text-decoration: underline; }
 .empty { padding: 24px; color: var(--muted); }
@@ -104,9 +109,12 @@ button.danger { color: var(--bad); border-color: var(--bad); }
 .role[data-role="canary"], .role[data-role="preview"] { border-color: var(--canary); color: var(--canary); }
 @media (max-width: 760px) {
   main { padding: 10px; }
-  .row { grid-template-columns: minmax(8rem, 1fr) 6.5rem 4.5rem 4.5rem; }
+  .row { grid-template-columns: minmax(8rem, 1fr) 7.5rem 4.5rem 4.5rem; }
   .row .c-ns, .row .c-strategy, .row .c-rev, .row .c-age { display: none; }
   .scroller { height: calc(100vh - 250px); }
+}
+@media (max-width: 480px) {
+  .row { grid-template-columns: minmax(0, 1fr) 7.5rem 2.75rem 4.25rem; gap: 6px; padding: 0 8px; }
 }
 /* A release */
 .crumb { font-size: 12px; margin-bottom: 6px; display: inline-block; }
@@ -115,7 +123,7 @@ button.danger { color: var(--bad); border-color: var(--bad); }
 .facts { display: flex; flex-wrap: wrap; gap: 4px 18px; margin: 8px 0 0; font-size: 13px; }
 .facts dt { color: var(--muted); display: inline; }
 .facts dd { display: inline; margin: 0 0 0 4px; }
-.facts div { white-space: nowrap; }
+.facts div { min-width: 0; overflow-wrap: anywhere; }
 .grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 14px; margin-bottom: 14px; }
 .grid2 > .card { margin: 0; }
 @media (max-width: 900px) { .grid2 { grid-template-columns: 1fr; } }
@@ -131,10 +139,13 @@ ol.steps li .lbl { margin: 0 6px; }
 ol.steps li + li::before { content: ""; width: 14px; height: 2px; background: var(--border); margin-right: 6px; }
 .step-note { min-height: 1.45em; margin: 8px 0 0; font-size: 13px; }
 .split { display: flex; height: 26px; border-radius: 6px; overflow: hidden; border: 1px solid var(--border); }
-.split > div { display: flex; align-items: center; justify-content: center; font-size: 12px; font-weight: 600; color: #fff; min-width: 0; white-space: nowrap; transition: flex-basis .4s; }
+.split > div { display: flex; align-items: center; justify-content: center; font-size: 12px; font-weight: 600; color: var(--on-fill); min-width: 0; white-space: nowrap; transition: flex-basis .4s; }
 .split .s { background: var(--stable); }
 .split .c { background: var(--canary); }
-.split-legend { display: flex; justify-content: space-between; font-size: 12px; margin-top: 6px; color: var(--muted); }
+.split-legend { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 0 12px; font-size: 12px; margin-top: 6px; color: var(--muted); }
+.split-legend span { min-width: 0; overflow-wrap: anywhere; }
+/* One line kept for the note under the split, so that it coming and going moves nothing. */
+.split-note { min-height: 1.45em; margin: 6px 0 0; font-size: 13px; }
 table.t { width: 100%; border-collapse: collapse; font-size: 13px; }
 table.t th { text-align: left; color: var(--muted); font-weight: 600; font-size: 12px; }
 table.t th, table.t td { padding: 5px 8px 5px 0; border-bottom: 1px solid var(--border); vertical-align: top; }

@@ -23,6 +23,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HttpError, readJsonBody } from '../http/json-body.js';
+import { describeUserAction } from '../platforms/argo-actions.js';
 import { ReleaseHub } from './hub.js';
 import { indexHtml, STYLE_CSS } from './page.js';
 import {
@@ -130,13 +131,6 @@ export function actionArgs(verb: string, body: Record<string, unknown>): ActionA
     args.image = image;
   }
   return args;
-}
-
-function describeAction(verb: string, a: ActionArgs): string {
-  if (verb === 'promote' && a.full) return 'promote --full';
-  if (verb === 'set-image') return `set image ${a.container}=${a.image}`;
-  if (verb === 'undo' && a.toRevision) return `undo --to-revision ${a.toRevision}`;
-  return verb;
 }
 
 export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
@@ -350,7 +344,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
         const args = actionArgs(verb, await readJson(req));
         const session = sessionOf(req);
         const actor = `dashboard ${d.via === 'token' || !session ? 'token holder' : `session ${sessionTag(session)}`} from ${remote(req)}`;
-        const what = `${describeAction(verb, args)} ${ns}/${name}`;
+        const what = `${describeUserAction(verb, args)} ${ns}/${name}`;
         try {
           const message = await o.source.act({ namespace: ns, name, verb, args, actor });
           log('info', `dashboard action: ${what} by ${actor}: ${message}`);

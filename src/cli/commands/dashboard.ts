@@ -2,7 +2,8 @@
  * `vireo dashboard`: the web dashboard over the local runtime's API, in the foreground until SIGINT or
  * SIGTERM. The runtime is found as the other verbs find it (`--api URL`, else `<state-dir>/runtime.json`).
  * With `--kubeconfig`, `--context` or `--cluster` (or as `kubectl vireo dashboard`) it shows the
- * Rollouts of a Kubernetes cluster instead (`KubeReleases`), every namespace unless `-n`.
+ * Rollouts and Flagger Canaries of a Kubernetes cluster instead (`KubeReleases`), every namespace
+ * unless `-n`; Canaries are read-only there (no Flagger controller of Vireo's runs on a cluster yet).
  */
 import { type Command, Option } from 'commander';
 import {
@@ -69,8 +70,9 @@ export function registerDashboard(
         'must be same-origin POSTs with the session CSRF token, and --read-only turns actions off.',
         'The JSON API and its rules: docs/dashboard.md.',
         '',
-        'On a cluster (--kubeconfig, --context or --cluster) it reads Rollouts, ReplicaSets, pods,',
-        'AnalysisRuns and Events, and actions write the Rollout as `kubectl vireo promote` does.',
+        'On a cluster (--kubeconfig, --context or --cluster) it reads Rollouts (ReplicaSets, pods,',
+        'AnalysisRuns, Events) and Flagger Canaries (their Deployments, pods, Events); actions write',
+        'a Rollout as `kubectl vireo promote` does; a Canary is read-only.',
         '',
         'Exit codes: 0 stopped by SIGINT/SIGTERM, 1 cannot listen, no runtime or no cluster, 2 usage error.',
       ].join('\n'),

@@ -201,6 +201,8 @@ let dialogs = 0;
 /** A modal dialog asking to confirm; resolves with the fields' values, or undefined when cancelled. */
 function ask(title: string, text: string, confirm: string, fields: Field[] = [], danger = false) {
   return new Promise<Record<string, string> | undefined>((resolve) => {
+    // Focus goes back where it was (the button that asked) when the dialog closes, whichever way.
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : undefined;
     const inputs = fields.map((f) =>
       h('input', {
         name: f.name,
@@ -231,6 +233,7 @@ function ask(title: string, text: string, confirm: string, fields: Field[] = [],
       done = true;
       dlg.close();
       dlg.remove();
+      if (opener?.isConnected) opener.focus();
       resolve(v);
     };
     cancel.addEventListener('click', () => finish(undefined));
@@ -242,7 +245,8 @@ function ask(title: string, text: string, confirm: string, fields: Field[] = [],
     });
     document.body.append(dlg);
     dlg.showModal();
-    (inputs[0] ?? ok).focus();
+    // The first field, else Cancel for a dangerous action (a second Enter must not abort), else confirm.
+    (inputs[0] ?? (danger ? cancel : ok)).focus();
   });
 }
 
@@ -438,6 +442,8 @@ function listPage(filters: Filters): () => void {
   nameInput.addEventListener('input', setFilters);
 
   const pool = new Map<string, HTMLElement>();
+  /** The row whose link is in the Tab order: the list is one Tab stop, arrows move inside it. */
+  let activeKey: string | undefined;
   const cell = (cls: string, ...c: Child[]) => h('span', { role: 'cell', class: cls }, ...c);
   const rowOf = (r: ReleaseSummary, index: number, now: number): HTMLElement => {
     // A weight only means something while there is a canary (or while traffic is still on one).
@@ -460,7 +466,11 @@ function listPage(filters: Filters): () => void {
       },
       cell(
         'c-name',
-        h('a', { class: 'name', href: releaseHash(r.namespace, r.name), title: r.message ?? '' }, r.name),
+        h(
+          'a',
+          { class: 'name', href: releaseHash(r.namespace, r.name), title: r.message ?? '', tabindex: '-1' },
+          r.name,
+        ),
       ),
       cell('c-ns', r.namespace),
       cell('c-phase', h('span', { class: 'badge', 'data-phase': r.phase }, r.phase)),
@@ -499,6 +509,14 @@ function listPage(filters: Filters): () => void {
         el.remove();
         pool.delete(k);
       }
+    // Rows stay in the page in list order (what a screen reader reads); moving them drops the focus.
+    const want = rows.slice(start, end).flatMap((r) => pool.get(r.key) ?? []);
+    const have = [...scroller.children].filter((c) => pool.get((c as HTMLElement).dataset.key ?? '') === c);
+    if (want.some((el, i) => have[i] !== el)) {
+      scroller.append(...want);
+      if (focusedKey) pool.get(focusedKey)?.querySelector('a')?.focus({ preventScroll: true });
+    }
+    setTabStop(start, end);
     count.textContent = loaded
       ? `${rows.length} of ${all.size} release${all.size === 1 ? '' : 's'}`
       : 'loading…';
@@ -514,6 +532,22 @@ function listPage(filters: Filters): () => void {
       );
     if (rows.length > 0) scroller.querySelector('.empty')?.remove();
   };
+
+  const setTabStop = (start: number, end: number) => {
+    const first = rows[Math.min(end - 1, Math.max(start, Math.floor(scroller.scrollTop / ROW)))]?.key;
+    const stop = pool.get(activeKey ?? '') ?? pool.get(first ?? '');
+    for (const el of pool.values()) {
+      const a = el.querySelector('a');
+      if (a) a.tabIndex = el === stop ? 0 : -1;
+    }
+  };
+  scroller.addEventListener('focusin', (e) => {
+    const key = ((e.target as HTMLElement).closest('.row') as HTMLElement | null)?.dataset.key;
+    if (!key || key === activeKey) return;
+    activeKey = key;
+    const { start, end } = visibleRange(scroller.scrollTop, scroller.clientHeight, ROW, rows.length);
+    setTabStop(start, end);
+  });
 
   const refilter = () => {
     rows = filterReleases([...all.values()], filters);
@@ -545,11 +579,20 @@ function listPage(filters: Filters): () => void {
     if (!row) return;
     const i = rows.findIndex((r) => r.key === row.dataset.key);
     let next = i;
+    const page = Math.max(1, Math.floor(scroller.clientHeight / ROW) - 1);
     if (e.key === 'ArrowDown') next = i + 1;
     else if (e.key === 'ArrowUp') next = i - 1;
+    else if (e.key === 'PageDown') next = i + page;
+    else if (e.key === 'PageUp') next = i - page;
     else if (e.key === 'Home') next = 0;
     else if (e.key === 'End') next = rows.length - 1;
-    else return;
+    else if (e.key === ' ' && !e.repeat) {
+      // Space opens the row as Enter does (the list is the page's only scroller of rows).
+      e.preventDefault();
+      const r = rows[i];
+      if (r) location.hash = releaseHash(r.namespace, r.name);
+      return;
+    } else return;
     e.preventDefault();
     next = Math.max(0, Math.min(rows.length - 1, next));
     const top = next * ROW;
@@ -699,45 +742,46 @@ function runsView(runs: AnalysisRunView[]): Child[] {
     h(
       'div',
       { class: 'runs' },
-      ...runs
-        .slice(0, 6)
-        .map((r) =>
+      ...runs.slice(0, 6).map((r) =>
+        h(
+          'div',
+          { class: 'run', 'data-testid': 'analysis-run' },
           h(
             'div',
-            { class: 'run', 'data-testid': 'analysis-run' },
-            h(
-              'div',
-              { class: 'run-head' },
-              h('strong', {}, r.name),
-              h('span', { class: 'badge', 'data-phase': r.phase }, r.phase),
-              h('span', { class: 'muted' }, `${r.kind}, revision ${r.revision}`),
-            ),
-            r.message ? h('p', { class: 'message' }, r.message) : null,
-            h(
-              'div',
-              { class: 'metrics' },
-              ...r.metrics.map((m) =>
+            { class: 'run-head' },
+            h('strong', {}, r.name),
+            h('span', { class: 'badge', 'data-phase': r.phase }, r.phase),
+            h('span', { class: 'muted' }, `${r.kind}, revision ${r.revision}`),
+          ),
+          r.message ? h('p', { class: 'message' }, r.message) : null,
+          h(
+            'div',
+            { class: 'metrics' },
+            ...r.metrics.map((m) =>
+              h(
+                'div',
+                { class: 'metric' },
                 h(
                   'div',
-                  { class: 'metric' },
-                  h(
-                    'div',
-                    { class: 'run-head' },
-                    h('span', {}, m.name),
-                    h('span', { class: 'badge', 'data-phase': m.phase }, m.phase),
-                    h(
-                      'span',
-                      { class: 'muted num' },
-                      `✓${m.successful} ✗${m.failed} ?${m.inconclusive} !${m.errors}`,
-                    ),
-                  ),
-                  m.condition ? h('div', { class: 'cond' }, m.condition) : null,
-                  chart(m),
+                  { class: 'run-head' },
+                  h('span', {}, m.name),
+                  h('span', { class: 'badge', 'data-phase': m.phase }, m.phase),
+                  m.measurements.length > 0
+                    ? h(
+                        'span',
+                        { class: 'muted num' },
+                        `✓${m.successful} ✗${m.failed} ?${m.inconclusive} !${m.errors}`,
+                      )
+                    : null,
                 ),
+                m.condition ? h('div', { class: 'cond' }, m.condition) : null,
+                // A platform may know the checks but not their results (Flagger on a cluster).
+                m.measurements.length > 0 ? chart(m) : h('p', { class: 'muted' }, 'No measurements here.'),
               ),
             ),
           ),
         ),
+      ),
       h(
         'div',
         { class: 'legend', 'aria-hidden': 'true' },
@@ -749,29 +793,32 @@ function runsView(runs: AnalysisRunView[]): Child[] {
   ];
 }
 
-function eventsView(events: ReleaseEventView[]): Child[] {
-  if (events.length === 0) return [h('p', { class: 'muted' }, 'No events yet.')];
-  return [
-    h(
-      'ol',
-      { class: 'events', 'aria-label': 'Events, newest first', tabindex: '0' },
-      ...[...events]
-        .reverse()
-        .map((e) =>
-          h(
-            'li',
-            { 'data-type': e.type, 'data-reason': e.reason, 'data-testid': 'event' },
-            h(
-              'time',
-              { class: 'num muted', datetime: e.at, title: e.at },
-              new Date(e.at).toLocaleTimeString(),
-            ),
-            h('span', { class: 'reason' }, e.reason),
-            h('span', { class: 'msg' }, e.message),
-          ),
+/**
+ * The event timeline. Its list stays the same element across updates (only its items change), so
+ * that a keyboard user scrolling it keeps the focus and the scroll position when an event arrives.
+ */
+function showEvents(box: HTMLElement, list: HTMLOListElement, events: ReleaseEventView[]): void {
+  const sig = JSON.stringify(events);
+  if (box.dataset.sig === sig) return;
+  box.dataset.sig = sig;
+  if (events.length === 0) {
+    box.replaceChildren(h('p', { class: 'muted' }, 'No events yet.'));
+    return;
+  }
+  if (list.parentElement !== box) box.replaceChildren(list);
+  list.replaceChildren(
+    ...[...events]
+      .reverse()
+      .map((e) =>
+        h(
+          'li',
+          { 'data-type': e.type, 'data-reason': e.reason, 'data-testid': 'event' },
+          h('time', { class: 'num muted', datetime: e.at, title: e.at }, new Date(e.at).toLocaleTimeString()),
+          h('span', { class: 'reason' }, e.reason),
+          h('span', { class: 'msg' }, e.message),
         ),
-    ),
-  ];
+      ),
+  );
 }
 
 function releasePage(namespace: string, name: string): () => void {
@@ -804,6 +851,7 @@ function releasePage(namespace: string, name: string): () => void {
   const versions = h('div', { id: 'versions-body' });
   const runs = h('div', { id: 'runs-body' });
   const events = h('div', { id: 'events-body' });
+  const eventList = h('ol', { class: 'events', 'aria-label': 'Events, newest first', tabindex: '0' });
   const hasTraffic = session.traffic?.release === key;
   const grid = h('div', { class: 'traffic', id: 'traffic-grid', 'aria-hidden': 'true' });
   const gridNote = h('p', { class: 'traffic-note num', id: 'traffic-note' });
@@ -915,20 +963,24 @@ function releasePage(namespace: string, name: string): () => void {
           h('span', {}, `${v.strategy === 'BlueGreen' ? 'active' : 'stable'}: ${stableImg?.image ?? '—'}`),
           h('span', {}, `${v.strategy === 'BlueGreen' ? 'preview' : 'canary'}: ${canaryImg?.image ?? '—'}`),
         ),
-        v.phase !== 'Degraded' &&
-        v.setWeight !== undefined &&
-        v.actualWeight !== undefined &&
-        v.setWeight !== v.actualWeight
-          ? h('p', { class: 'muted num' }, `the current step sets ${v.setWeight} %`)
-          : null,
-        v.actualWeight === undefined && v.strategy === 'Canary'
-          ? h('p', { class: 'muted' }, 'No traffic router: the split follows the replica counts.')
-          : null,
+        // Always there, empty or not: a note coming or going must not move what is below.
+        h(
+          'p',
+          { class: 'split-note muted num' },
+          v.phase !== 'Degraded' &&
+            v.setWeight !== undefined &&
+            v.actualWeight !== undefined &&
+            v.setWeight !== v.actualWeight
+            ? `the current step sets ${v.setWeight} %`
+            : v.actualWeight === undefined && v.strategy === 'Canary'
+              ? 'No traffic router: the split follows the replica counts.'
+              : '',
+        ),
       ];
     });
     update(versions, v.versions, () => versionsTable(v.versions));
     update(runs, v.analysisRuns, () => runsView(v.analysisRuns));
-    update(events, v.events, () => eventsView(v.events));
+    showEvents(events, eventList, v.events);
     tickNote();
   };
 
@@ -991,6 +1043,7 @@ function releasePage(namespace: string, name: string): () => void {
 /* ---------- routing and start ---------- */
 
 let leave: (() => void) | undefined;
+let routed = false;
 
 function route(): void {
   leave?.();
@@ -1001,6 +1054,13 @@ function route(): void {
     document.title = 'Vireo';
     leave = listPage(r.filters);
   }
+  // After a navigation (not the first page) the focus goes to the new content, as a page load would
+  // put it at the start: the element that had it is gone.
+  if (routed) {
+    window.scrollTo(0, 0);
+    main().focus({ preventScroll: true });
+  }
+  routed = true;
 }
 
 /** A token handed over in the URL's fragment (never sent to a server): log in with it, then drop it. */
@@ -1024,6 +1084,11 @@ async function start(): Promise<void> {
     return;
   }
   await takeToken();
+  // The skip link moves the focus; as a plain `#main` link it would change the route.
+  document.querySelector('a.skip')?.addEventListener('click', (e) => {
+    e.preventDefault();
+    main().focus();
+  });
   window.addEventListener('hashchange', () => {
     if (/(?:^#|&)token=/.test(location.hash)) void takeToken().then(route);
     else route();

@@ -1,16 +1,19 @@
 /**
- * KubeReleases on a real control plane (scripts/cluster: kube-apiserver with the upstream Argo CRDs,
- * kube-controller-manager making the ReplicaSets' pods, kwok making them Ready). No controller runs:
- * the test writes the Rollout, its ReplicaSets, AnalysisRun and Events as the controller writes them,
- * then checks the views, each action's result on the server against the pure user actions, the
- * conflict retry, the UserAction events, the errors, and the dashboard's JSON API over this source.
+ * KubeReleases on a real control plane (scripts/cluster: kube-apiserver with the upstream Argo and
+ * Flagger CRDs, kube-controller-manager making the ReplicaSets' pods, kwok making them Ready). No
+ * release controller runs: the test writes the Rollout, its ReplicaSets, AnalysisRun and Events as
+ * Argo's controller writes them, and a Canary's status and Events as Flagger writes them (its two
+ * Deployments are real: the Deployment controller makes their ReplicaSets), then checks the views,
+ * each action's result on the server against the pure user actions, the conflict retry, the
+ * UserAction events, the Canary's read-only rule, the errors, and the dashboard's JSON API over this
+ * source.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { podTemplateHash } from '../../api/argo/pod-template-hash.js';
 import type { Rollout } from '../../api/argo/rollout.js';
 import { type Dashboard, startDashboard } from '../../dashboard/server.js';
-import { summarize } from '../../dashboard/source.js';
+import { ACTIONS, summarize } from '../../dashboard/source.js';
 import {
   abortRollout,
   pauseRollout,
@@ -32,7 +35,7 @@ import {
   RESOURCES,
 } from './client.js';
 import { analysisRunFor, HASH_LABEL, replicaSetFor } from './objects.js';
-import { KubeReleases, MAX_ACTION_ATTEMPTS, mergePatch, podView } from './releases.js';
+import { CANARIES, canaryView, KubeReleases, MAX_ACTION_ATTEMPTS, mergePatch, podView } from './releases.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Pure parts
@@ -94,6 +97,84 @@ describe('podView', () => {
   });
 });
 
+describe('canaryView', () => {
+  const canary = (kind: string) =>
+    ({
+      apiVersion: 'flagger.app/v1beta1',
+      kind: 'Canary',
+      metadata: { name: 'web', namespace: 'ns', uid: 'c1' },
+      spec: {
+        targetRef: { apiVersion: 'apps/v1', kind, name: 'web' },
+        service: { port: 80 },
+        analysis: { interval: '1m', threshold: 2 },
+      },
+      status: { phase: 'Succeeded', canaryWeight: 0, failedChecks: 0, lastAppliedSpec: 'x' },
+    }) as Parameters<typeof canaryView>[0];
+  const deployment = (name: string, uid: string, replicas: number) => ({
+    metadata: { name, namespace: 'ns', uid },
+    spec: { replicas },
+  });
+  const rs = (
+    name: string,
+    owner: string,
+    revision: number,
+    spec: Record<string, unknown>,
+    replicas: number,
+  ) => ({
+    metadata: {
+      name,
+      namespace: 'ns',
+      uid: `${name}-uid`,
+      labels: { 'pod-template-hash': name.slice(name.lastIndexOf('-') + 1) },
+      annotations: { 'deployment.kubernetes.io/revision': String(revision) },
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: owner, uid: `${owner}-uid` }],
+    },
+    spec: { replicas, template: { spec } },
+    status: { replicas, readyReplicas: replicas, availableReplicas: replicas },
+  });
+  const green = {
+    containers: [{ name: 'web', image: 'web:green' }],
+    volumes: [{ name: 'c', configMap: { name: 'cfg' } }],
+  };
+  const related = {
+    deployments: [deployment('web', 'web-uid', 0), deployment('web-primary', 'web-primary-uid', 2)],
+    replicaSets: [
+      rs('web-aaa', 'web', 1, { containers: [{ name: 'web', image: 'web:blue' }] }, 0),
+      rs('web-bbb', 'web', 2, green, 0),
+      // Flagger's copy renames the tracked ConfigMap: only the images match the target's revision 2.
+      rs(
+        'web-primary-ccc',
+        'web-primary',
+        5,
+        { ...green, volumes: [{ name: 'c', configMap: { name: 'cfg-primary' } }] },
+        2,
+      ),
+    ],
+    pods: [],
+    events: [],
+  } as unknown as Parameters<typeof canaryView>[1];
+
+  it("the primary's revision is the target's with the same images; old templates scaled away are left out", () => {
+    const v = canaryView(canary('Deployment'), related);
+    expect(v.versions.map((x) => [x.name, x.revision, x.roles, x.status])).toEqual([
+      ['web-bbb', 2, [], 'ScaledDown'],
+      ['web-primary-ccc', 2, ['primary'], 'Healthy'],
+    ]);
+    expect(v).toMatchObject({
+      phase: 'Healthy',
+      revision: 2,
+      images: [{ image: 'web:green', roles: ['primary'] }],
+    });
+    expect(v.replicas).toEqual({ desired: 2, current: 2, updated: 0, ready: 2, available: 2 });
+  });
+
+  it('a DaemonSet target has no ReplicaSets: the status alone', () => {
+    const v = canaryView(canary('DaemonSet'), related);
+    expect(v).toMatchObject({ dialect: 'flagger', phase: 'Healthy', versions: [], images: [], revision: 0 });
+    expect(v.replicas.desired).toBe(1);
+  });
+});
+
 describe('KubeReleases errors without a cluster', () => {
   /** A client whose calls answer from `answers`, or fail as the API server would. */
   const stub = (over: Partial<KubeClient>): KubeClient => {
@@ -101,25 +182,57 @@ describe('KubeReleases errors without a cluster', () => {
     return { get: no, list: no, create: no, replace: no, patch: no, delete: no, watch: no, ...over };
   };
 
-  it('a cluster without the Rollout CRD says so', async () => {
+  const notFound = (path: string) =>
+    new KubeApiError(
+      404,
+      'NotFound',
+      `GET ${path}: 404 NotFound the server could not find the requested resource`,
+    );
+
+  it('a cluster without the Rollout and the Canary CRD says so', async () => {
     const r = new KubeReleases({
       server: 'https://k8s.example:6443',
       client: stub({
-        list: () =>
-          Promise.reject(
-            new KubeApiError(
-              404,
-              'NotFound',
-              'GET /apis/argoproj.io/v1alpha1/namespaces/default/rollouts: 404 NotFound the server could not find the requested resource',
-            ),
-          ),
+        list: (type) => Promise.reject(notFound(`/apis/${type.group}/${type.version}/${type.plural}`)),
       }),
     });
     await expect(r.list('default')).rejects.toThrow(
       new UserError(
-        'the cluster at https://k8s.example:6443 has no Rollout resource (argoproj.io/v1alpha1): are the Argo Rollouts CRDs installed?',
+        'the cluster at https://k8s.example:6443 has neither Rollouts (argoproj.io/v1alpha1) nor Canaries (flagger.app/v1beta1): are the Argo Rollouts or Flagger CRDs installed?',
       ),
     );
+  });
+
+  it.each([
+    ['Argo Rollouts only', 'canaries'],
+    ['Flagger only', 'rollouts'],
+  ])('a cluster with %s lists what it has (the other kind is no releases)', async (_name, missing) => {
+    const asked: string[] = [];
+    const r = new KubeReleases({
+      client: stub({
+        list: ((type: { plural: string; group: string; version: string }) => {
+          asked.push(type.plural);
+          return type.plural === missing
+            ? Promise.reject(notFound(`/apis/${type.group}/${type.version}/${type.plural}`))
+            : Promise.resolve({ items: [] });
+        }) as KubeClient['list'],
+      }),
+    });
+    expect(await r.list()).toEqual([]);
+    // Nothing else is read when there is no release at all.
+    expect(asked.sort()).toEqual(['canaries', 'rollouts']);
+  });
+
+  it('any other failure to list Canaries is an error, not an empty list', async () => {
+    const r = new KubeReleases({
+      client: stub({
+        list: ((type: { plural: string }) =>
+          type.plural === 'canaries'
+            ? Promise.reject(new KubeApiError(403, 'Forbidden', 'canaries.flagger.app is forbidden'))
+            : Promise.resolve({ items: [] })) as KubeClient['list'],
+      }),
+    });
+    await expect(r.list()).rejects.toThrow(new UserError('canaries.flagger.app is forbidden'));
   });
 
   it('an action whose UserAction event is refused is still done, with a warning', async () => {
@@ -323,16 +436,118 @@ async function userActions(name: string, ns = 'default') {
   return events.items.filter((e) => e.reason === 'UserAction');
 }
 
+/** A Deployment as `kubectl apply` would create it; the Deployment controller makes its ReplicaSets. */
+function deploymentObject(name: string, image: string, replicas: number): KubeJson {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: 'shop' },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'podinfo', image }] } },
+    },
+  };
+}
+
+const CANARY_SPEC = 'd8f9c7b6';
+const rfc3339 = (ms = Date.now()) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+
+/** The Canary shop/podinfo, its status written as Flagger writes it. */
+async function canaryStatus(status: Record<string, unknown>): Promise<void> {
+  await client.patch(CANARIES, 'shop', 'podinfo', { status }, { subresource: 'status' });
+}
+
+/**
+ * A Flagger Canary in mid-run as Flagger leaves it: `podinfo-primary` (2 replicas) runs blue, the
+ * target `podinfo` (scaled up to 1 for the run) green, the canary at 20 %, one failed check, and the
+ * Events Flagger records. Returns when the status was written.
+ */
+async function flaggerMidRun(): Promise<string> {
+  await client.create(RESOURCES.deployments, deploymentObject('podinfo', 'podinfo:blue', 1));
+  await client.create(RESOURCES.deployments, deploymentObject('podinfo-primary', 'podinfo:blue', 2));
+  // A new template for the target (revision 2): what starts a Flagger run.
+  await client.patch(RESOURCES.deployments, 'shop', 'podinfo', {
+    spec: { template: { spec: { containers: [{ name: 'podinfo', image: 'podinfo:green' }] } } },
+  });
+  const created = await client.create<KubeJson>(CANARIES, {
+    apiVersion: 'flagger.app/v1beta1',
+    kind: 'Canary',
+    metadata: { name: 'podinfo', namespace: 'shop' },
+    spec: {
+      targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'podinfo' },
+      service: { port: 9898 },
+      analysis: {
+        interval: '1m',
+        threshold: 5,
+        stepWeight: 10,
+        maxWeight: 50,
+        metrics: [{ name: 'request-success-rate', thresholdRange: { min: 99 }, interval: '1m' }],
+      },
+    },
+  });
+  const at = rfc3339();
+  await canaryStatus({
+    phase: 'Progressing',
+    canaryWeight: 20,
+    iterations: 0,
+    failedChecks: 1,
+    lastAppliedSpec: CANARY_SPEC,
+    lastPromotedSpec: '6c5b4a39',
+    lastTransitionTime: at,
+    conditions: [
+      {
+        type: 'Promoted',
+        status: 'Unknown',
+        reason: 'Progressing',
+        message: 'New revision detected, progressing canary analysis.',
+        lastUpdateTime: at,
+        lastTransitionTime: at,
+      },
+    ],
+  });
+  for (const [i, [type, message]] of [
+    ['Normal', 'New revision detected! Scaling up podinfo.shop'],
+    ['Normal', 'Advance podinfo.shop canary weight 10'],
+    ['Warning', 'Halt advancement podinfo.shop request-success-rate 95.00 < 99'],
+    ['Normal', 'Advance podinfo.shop canary weight 20'],
+  ].entries())
+    await client.create(RESOURCES.events, {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: `podinfo.flagger${i}`, namespace: 'shop' },
+      involvedObject: {
+        apiVersion: 'flagger.app/v1beta1',
+        kind: 'Canary',
+        name: 'podinfo',
+        namespace: 'shop',
+        uid: created.metadata.uid,
+      },
+      reason: 'Synced',
+      message,
+      type,
+      source: { component: 'flagger' },
+      firstTimestamp: rfc3339(Date.now() - (4 - i) * 1000),
+      lastTimestamp: rfc3339(Date.now() - (4 - i) * 1000),
+      count: 1,
+    });
+  return at;
+}
+
 const NOW = new Date('2026-11-22T10:11:12.345Z');
 
 describe.skipIf(!hasShared)('KubeReleases on a real API server', () => {
   let releases: KubeReleases;
   let hashes: { stable: string; canary: string };
+  let canaryStartedAt: string;
 
   beforeAll(async () => {
     await ensureBinaries();
     cluster = await startKubeCluster({ nodes: 1 });
-    await k().applyCrds([join(sharedDir, 'crds', 'argo-rollouts-crds.yaml')]);
+    await k().applyCrds([
+      join(sharedDir, 'crds', 'argo-rollouts-crds.yaml'),
+      join(sharedDir, 'crds', 'flagger-crds.yaml'),
+    ]);
     client = new KubeApiClient(loadKubeConfig({ kubeconfig: k().kubeconfigPath }));
     releases = new KubeReleases({ client, server: k().server, now: () => NOW });
     await client.create(RESOURCES.namespaces, {
@@ -342,6 +557,7 @@ describe.skipIf(!hasShared)('KubeReleases on a real API server', () => {
     });
     hashes = await midCanary('web');
     await midCanary('api', 'shop');
+    canaryStartedAt = await flaggerMidRun();
     // An event about something else, which no view may show.
     await client.create(RESOURCES.events, {
       apiVersion: 'v1',
@@ -437,12 +653,178 @@ describe.skipIf(!hasShared)('KubeReleases on a real API server', () => {
     expect(inDefault.map((x) => `${x.namespace}/${x.name}`)).toEqual(['default/web']);
     expect(inDefault[0]).toEqual(web);
     const all = await releases.list();
-    expect(all.map((x) => `${x.namespace}/${x.name}`)).toEqual(['default/web', 'shop/api']);
+    expect(all.map((x) => `${x.namespace}/${x.name}`)).toEqual(['default/web', 'shop/api', 'shop/podinfo']);
     expect(all.find((x) => x.name === 'api')).toEqual(await releases.get('shop', 'api'));
+    // The Canary from the lists of every kind is the Canary read on its own.
+    expect(all.find((x) => x.name === 'podinfo')).toEqual(await releases.get('shop', 'podinfo'));
     // A source scoped to a namespace lists only it when given none.
     const scoped = new KubeReleases({ client, namespace: 'shop' });
-    expect((await scoped.list()).map((x) => x.name)).toEqual(['api']);
+    expect((await scoped.list()).map((x) => `${x.dialect} ${x.name}`)).toEqual([
+      'argo api',
+      'flagger podinfo',
+    ]);
   });
+
+  it('get: a Flagger Canary mid-run, with both workloads, their Ready pods, the run and its events', async () => {
+    const v = await until('the Canary with 3 ready pods', async () => {
+      const x = await releases.get('shop', 'podinfo');
+      return x.versions.length === 2 && x.replicas.ready === 3 && x;
+    });
+    expect(v).toMatchObject({
+      dialect: 'flagger',
+      kind: 'Canary',
+      namespace: 'shop',
+      name: 'podinfo',
+      phase: 'Progressing',
+      message: 'New revision detected, progressing canary analysis.',
+      strategy: 'Flagger',
+      setWeight: 20,
+      actualWeight: 20,
+      revision: 2,
+      replicas: { desired: 2, current: 3, updated: 1, ready: 3, available: 3 },
+      images: [
+        { image: 'podinfo:green', roles: ['canary'] },
+        { image: 'podinfo:blue', roles: ['primary'] },
+      ],
+      createdAt: expect.any(String),
+    });
+    expect(v.step).toBeUndefined();
+    expect(v.pauseReasons).toBeUndefined();
+    // The target's first ReplicaSet, scaled away by the Deployment controller, is history: not shown.
+    expect(v.versions.map((x) => [x.revision, x.roles, x.images, x.desired, x.ready, x.status])).toEqual([
+      [2, ['canary'], ['podinfo:green'], 1, 1, 'Healthy'],
+      // The primary runs the target's revision 1 (the same pod spec).
+      [1, ['primary'], ['podinfo:blue'], 2, 2, 'Healthy'],
+    ]);
+    expect(v.versions[0]?.name).toMatch(/^podinfo-[a-z0-9]+$/);
+    expect(v.versions[1]?.name).toMatch(/^podinfo-primary-[a-z0-9]+$/);
+    for (const x of v.versions) {
+      expect(x.pods).toHaveLength(x.desired);
+      for (const p of x.pods) {
+        expect(p.name.startsWith(`${x.name}-`)).toBe(true);
+        expect(p).toMatchObject({ phase: 'Running', ready: true });
+      }
+    }
+    expect(v.analysisRuns).toEqual([
+      {
+        name: `podinfo-${CANARY_SPEC}`,
+        revision: 2,
+        kind: 'canary analysis',
+        phase: 'Running',
+        message: `1 failed check (rolls back at 5); status last changed ${canaryStartedAt}; Flagger keeps no measurements in the Canary`,
+        metrics: [
+          {
+            name: 'request-success-rate',
+            phase: 'Unknown',
+            condition: 'min 99',
+            successful: 0,
+            failed: 0,
+            inconclusive: 0,
+            errors: 0,
+            measurements: [],
+          },
+        ],
+      },
+    ]);
+    expect(v.events.map((e) => [e.type, e.message])).toEqual([
+      ['Normal', 'New revision detected! Scaling up podinfo.shop'],
+      ['Normal', 'Advance podinfo.shop canary weight 10'],
+      ['Warning', 'Halt advancement podinfo.shop request-success-rate 95.00 < 99'],
+      ['Normal', 'Advance podinfo.shop canary weight 20'],
+    ]);
+  }, 90_000);
+
+  it('a Canary is read-only on a cluster: every action says why and writes nothing', async () => {
+    const before = await client.get<KubeJson>(CANARIES, 'shop', 'podinfo');
+    for (const verb of ACTIONS) {
+      const args = verb === 'set-image' ? { container: 'podinfo', image: 'podinfo:red' } : {};
+      const e = await releases
+        .act({ namespace: 'shop', name: 'podinfo', verb, args, actor: 'cli:tester' })
+        .catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(UserError);
+      expect((e as Error).message).toBe(
+        `${verb === 'set-image' ? 'set image podinfo=podinfo:red' : verb}: shop/podinfo is a Flagger Canary, read-only on a Kubernetes cluster (Vireo runs no Flagger controller there yet); Flagger moves a Canary by its analysis and its webhook gates (confirm-rollout, confirm-promotion, rollback)`,
+      );
+    }
+    const after = await client.get<KubeJson>(CANARIES, 'shop', 'podinfo');
+    expect(after?.metadata.resourceVersion).toBe(before?.metadata.resourceVersion);
+    const events = await client.list<KubeJson & { reason?: string }>(RESOURCES.events, 'shop', {
+      fieldSelector: `involvedObject.uid=${before?.metadata.uid}`,
+    });
+    expect(events.items.filter((x) => x.reason === 'UserAction')).toEqual([]);
+    // A name that is neither: the message every platform gives.
+    await expect(
+      releases.act({ namespace: 'shop', name: 'nope', verb: 'promote', args: {}, actor: 'x' }),
+    ).rejects.toThrow(new UserError('rollout shop/nope not found'));
+  });
+
+  it('a Canary promoted, then failed: phases, roles and the run follow the status', async () => {
+    // Flagger's promotion: the primary gets the green template, the target is scaled to zero.
+    await client.patch(RESOURCES.deployments, 'shop', 'podinfo-primary', {
+      spec: { template: { spec: { containers: [{ name: 'podinfo', image: 'podinfo:green' }] } } },
+    });
+    await client.patch(RESOURCES.deployments, 'shop', 'podinfo', { spec: { replicas: 0 } });
+    const at = rfc3339();
+    await canaryStatus({
+      phase: 'Succeeded',
+      canaryWeight: 0,
+      failedChecks: 0,
+      lastPromotedSpec: CANARY_SPEC,
+      lastTransitionTime: at,
+      conditions: [
+        {
+          type: 'Promoted',
+          status: 'True',
+          reason: 'Succeeded',
+          message: 'Canary analysis completed successfully, promotion finished.',
+          lastUpdateTime: at,
+          lastTransitionTime: at,
+        },
+      ],
+    });
+    const v = await until('the promoted Canary at rest', async () => {
+      const x = await releases.get('shop', 'podinfo');
+      return x.versions.length === 2 && x.replicas.current === 2 && x.replicas.ready === 2 && x;
+    });
+    expect(v).toMatchObject({
+      phase: 'Healthy',
+      message: 'Canary analysis completed successfully, promotion finished.',
+      setWeight: 0,
+      actualWeight: 0,
+      revision: 2,
+      images: [{ image: 'podinfo:green', roles: ['primary'] }],
+      replicas: { desired: 2, current: 2, updated: 0, ready: 2, available: 2 },
+    });
+    // The primary's new ReplicaSet runs revision 2; the target's current one is scaled down, no role.
+    expect(
+      v.versions.map((x) => [x.name.startsWith('podinfo-primary-'), x.revision, x.roles, x.status]),
+    ).toEqual([
+      [false, 2, [], 'ScaledDown'],
+      [true, 2, ['primary'], 'Healthy'],
+    ]);
+    expect(v.analysisRuns[0]).toMatchObject({
+      phase: 'Successful',
+      message: `0 failed checks (rolls back at 5); status last changed ${at}; Flagger keeps no measurements in the Canary`,
+    });
+
+    await canaryStatus({ phase: 'Failed', failedChecks: 5 });
+    const failed = await releases.get('shop', 'podinfo');
+    expect(failed.phase).toBe('Degraded');
+    expect(failed.analysisRuns[0]).toMatchObject({
+      phase: 'Failed',
+      message: expect.stringMatching(/^5 failed checks /),
+    });
+    // The summary the list streams.
+    expect(summarize(failed)).toMatchObject({
+      key: 'shop/podinfo',
+      dialect: 'flagger',
+      kind: 'Canary',
+      phase: 'Degraded',
+      strategy: 'Flagger',
+      stableImage: 'podinfo:green',
+      revision: 2,
+    });
+  }, 90_000);
 
   it('each action writes what the pure user action says, and records who acted', async () => {
     const act = (verb: Parameters<KubeReleases['act']>[0]['verb'], args = {}) =>
@@ -636,8 +1018,14 @@ describe.skipIf(!hasShared)('KubeReleases on a real API server', () => {
     try {
       const base = `http://127.0.0.1:${d.port}`;
       const list = (await (await fetch(`${base}/api/v1/releases?namespace=shop`)).json()) as unknown[];
-      expect(list).toEqual([summarize(await source.get('shop', 'api'))]);
+      expect(list).toEqual([
+        summarize(await source.get('shop', 'api')),
+        summarize(await source.get('shop', 'podinfo')),
+      ]);
       expect(list[0]).toMatchObject({ key: 'shop/api', phase: 'Paused', step: { index: 1, count: 4 } });
+      expect(list[1]).toMatchObject({ key: 'shop/podinfo', dialect: 'flagger', kind: 'Canary' });
+      const canary = (await (await fetch(`${base}/api/v1/releases/shop/podinfo`)).json()) as ReleaseView;
+      expect(canary).toMatchObject({ dialect: 'flagger', name: 'podinfo' });
       const one = (await (await fetch(`${base}/api/v1/releases/shop/api`)).json()) as ReleaseView;
       expect(one.versions).toHaveLength(2);
       expect(one.analysisRuns[0]?.kind).toBe('step');
@@ -660,6 +1048,22 @@ describe.skipIf(!hasShared)('KubeReleases on a real API server', () => {
         body: '{}',
       });
       expect(await res.json()).toEqual({ message: "rollout 'api' aborted" });
+      // A Canary's action is refused with the reason, as a conflict the page shows.
+      const refused = await fetch(`${base}/api/v1/releases/shop/podinfo/promote`, {
+        method: 'POST',
+        headers: {
+          cookie,
+          'content-type': 'application/json',
+          'x-vireo-csrf': csrfToken,
+          origin: base,
+          'sec-fetch-site': 'same-origin',
+        },
+        body: '{}',
+      });
+      expect(refused.status).toBe(409);
+      expect(((await refused.json()) as { error: string }).error).toMatch(
+        /^promote: shop\/podinfo is a Flagger Canary, read-only on a Kubernetes cluster/,
+      );
       expect((await getRollout('api', 'shop')).status?.abort).toBe(true);
       const events = await userActions('api', 'shop');
       expect(events).toHaveLength(1);

@@ -6,6 +6,12 @@
  *   `<rollout>-<hash>`, labelled `rollouts-pod-template-hash`), their pods, the AnalysisRuns it owns
  *   (`rollout-type` label, revision annotation) and the core/v1 Events about it go through the builder
  *   the local runtime uses too (views/argo-rollout.ts), so both show a rollout the same way.
+ * - A Flagger Canary (flagger.app/v1beta1) likewise (views/flagger-canary.ts): its status as Flagger
+ *   writes it, the ReplicaSets of its two Deployments (`<target>`, `<target>-primary`) and their pods,
+ *   and its Events. Flagger keeps no measurements in the Canary, so its analysis run is the status's
+ *   summary (failed checks against the threshold). Canaries are read-only here: Vireo runs no Flagger
+ *   controller on a cluster yet, and a Canary is moved by its analysis and webhook gates anyway.
+ *   A cluster may have either CRD or both; a missing one lists as no releases of that dialect.
  * - Actions: the Rollout is read, changed by the pure user actions (platforms/argo-actions.ts), and the
  *   difference written as JSON merge patches: spec/metadata on the resource, status on the `status`
  *   subresource, each carrying the resourceVersion read, so a concurrent change is a 409 Conflict and
@@ -18,15 +24,31 @@ import { randomBytes } from 'node:crypto';
 import type { AnalysisRun } from '../../api/argo/analysis.js';
 import { canonicalJson, podTemplateHash } from '../../api/argo/pod-template-hash.js';
 import type { Rollout } from '../../api/argo/rollout.js';
-import type { ActionRequest, ReleaseSource } from '../../dashboard/source.js';
+import type { Canary } from '../../api/flagger/canary.js';
+import type { ActionArgs, ActionRequest, ReleaseSource } from '../../dashboard/source.js';
 import type { RevisionTemplate } from '../../engine/argo/user-actions.js';
 import { UserActionError } from '../../engine/argo/user-actions.js';
-import { type ArgoVersionInput, argoRolloutView } from '../../views/argo-rollout.js';
-import type { PodView, ReleaseEventView, ReleaseView } from '../../views/release.js';
-import { applyUserAction, userActionEventMessage } from '../argo-actions.js';
+import { type ArgoVersionInput, argoRolloutView, versionStatus } from '../../views/argo-rollout.js';
+import { flaggerCanaryView, flaggerStatusRun } from '../../views/flagger-canary.js';
+import type {
+  PodView,
+  ReleaseEventView,
+  ReleaseView,
+  VersionRole,
+  VersionView,
+} from '../../views/release.js';
+import { applyUserAction, describeUserAction, userActionEventMessage } from '../argo-actions.js';
 import { MAX_EVENTS } from '../local/runtime/record.js';
 import { UserError } from '../local/runtime/runtime.js';
-import { isConflict, KubeApiError, type KubeClient, type KubeJson, RESOURCES } from './client.js';
+import {
+  isConflict,
+  isNotFound,
+  KubeApiError,
+  type KubeClient,
+  type KubeJson,
+  RESOURCES,
+  type ResourceType,
+} from './client.js';
 import { HASH_LABEL, REVISION_ANNOTATION } from './objects.js';
 
 /** Attempts of an action whose write met a concurrent change (409 Conflict) before giving up. */
@@ -82,6 +104,36 @@ interface EventJson extends KubeJson {
 }
 
 type RolloutJson = Rollout & KubeJson;
+type CanaryJson = Canary & KubeJson;
+
+/** Flagger's Canary; read here only (the controller's RESOURCES list what it writes). */
+export const CANARIES: ResourceType = {
+  group: 'flagger.app',
+  version: 'v1beta1',
+  plural: 'canaries',
+  kind: 'Canary',
+  namespaced: true,
+};
+
+/** What the Deployment controller labels a ReplicaSet's pods with, and how it counts revisions. */
+const DEPLOYMENT_HASH_LABEL = 'pod-template-hash';
+const DEPLOYMENT_REVISION = 'deployment.kubernetes.io/revision';
+
+interface DeploymentJson extends KubeJson {
+  spec?: {
+    replicas?: number;
+    selector?: { matchLabels?: Record<string, string> };
+    template?: NonNullable<Rollout['spec']['template']>;
+  };
+}
+
+/** What one Canary's view is made of: its workloads' ReplicaSets and pods, and its Events. */
+interface CanaryRelated {
+  deployments: DeploymentJson[];
+  replicaSets: ReplicaSetJson[];
+  pods: PodJson[];
+  events: EventJson[];
+}
 
 /** What one Rollout's view is made of, as read from the API server. */
 interface Related {
@@ -109,31 +161,77 @@ export class KubeReleases implements ReleaseSource {
 
   async list(namespace?: string): Promise<ReleaseView[]> {
     const ns = namespace ?? this.o.namespace;
-    const rollouts = (await this.call(() => this.client.list<RolloutJson>(RESOURCES.rollouts, ns))).items;
-    if (rollouts.length === 0) return [];
-    // One list per kind for all the rollouts (not one per rollout): the dashboard polls every second.
-    const [replicaSets, pods, runs, events] = await this.call(() =>
+    // A CRD that is not installed answers 404: that dialect has no releases here.
+    const absent = (e: unknown) => {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    };
+    const [rolloutList, canaryList] = await this.call(() =>
       Promise.all([
-        this.client.list<ReplicaSetJson>(RESOURCES.replicaSets, ns),
-        this.client.list<PodJson>(RESOURCES.pods, ns, { labelSelector: HASH_LABEL }),
-        this.client.list<AnalysisRun & KubeJson>(RESOURCES.analysisRuns, ns),
-        this.client.list<EventJson>(RESOURCES.events, ns, { fieldSelector: 'involvedObject.kind=Rollout' }),
+        this.client.list<RolloutJson>(RESOURCES.rollouts, ns).catch(absent),
+        this.client.list<CanaryJson>(CANARIES, ns).catch(absent),
       ]),
     );
-    return rollouts
-      .map((r) =>
+    if (!rolloutList && !canaryList)
+      throw new UserError(
+        `the cluster at ${this.server} has neither Rollouts (argoproj.io/v1alpha1) nor Canaries (flagger.app/v1beta1): are the Argo Rollouts or Flagger CRDs installed?`,
+      );
+    const rollouts = rolloutList?.items ?? [];
+    const canaries = canaryList?.items ?? [];
+    if (rollouts.length === 0 && canaries.length === 0) return [];
+    const none = Promise.resolve({ items: [] as never[] });
+    const argo = rollouts.length > 0;
+    const flagger = canaries.length > 0;
+    // One list per kind for all the releases (not one per release): the dashboard polls every second.
+    const [replicaSets, rolloutPods, runs, rolloutEvents, deployments, deploymentPods, canaryEvents] =
+      await this.call(() =>
+        Promise.all([
+          this.client.list<ReplicaSetJson>(RESOURCES.replicaSets, ns),
+          argo ? this.client.list<PodJson>(RESOURCES.pods, ns, { labelSelector: HASH_LABEL }) : none,
+          argo ? this.client.list<AnalysisRun & KubeJson>(RESOURCES.analysisRuns, ns) : none,
+          argo
+            ? this.client.list<EventJson>(RESOURCES.events, ns, {
+                fieldSelector: 'involvedObject.kind=Rollout',
+              })
+            : none,
+          flagger ? this.client.list<DeploymentJson>(RESOURCES.deployments, ns) : none,
+          flagger
+            ? this.client.list<PodJson>(RESOURCES.pods, ns, { labelSelector: DEPLOYMENT_HASH_LABEL })
+            : none,
+          flagger
+            ? this.client.list<EventJson>(RESOURCES.events, ns, {
+                fieldSelector: 'involvedObject.kind=Canary',
+              })
+            : none,
+        ]),
+      );
+    return [
+      ...rollouts.map((r) =>
         this.view(r, {
           replicaSets: replicaSets.items,
-          pods: pods.items,
+          pods: rolloutPods.items,
           runs: runs.items,
-          events: events.items,
+          events: rolloutEvents.items,
         }),
-      )
-      .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+      ),
+      ...canaries.map((c) =>
+        canaryView(c, {
+          deployments: deployments.items,
+          replicaSets: replicaSets.items,
+          pods: deploymentPods.items,
+          events: canaryEvents.items,
+        }),
+      ),
+    ].sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
   }
 
   async get(namespace: string, name: string): Promise<ReleaseView> {
-    const rollout = await this.readRollout(namespace, name);
+    const rollout = await this.call(() => this.client.get<RolloutJson>(RESOURCES.rollouts, namespace, name));
+    if (!rollout) {
+      const canary = await this.readCanary(namespace, name);
+      if (canary) return this.canary(canary);
+      throw new UserError(`rollout ${namespace}/${name} not found`);
+    }
     const uid = rollout.metadata.uid ?? '';
     const replicaSets = (await this.ownedReplicaSets(rollout)).items;
     const hashes = [...new Set(replicaSets.map((rs) => rs.metadata.labels?.[HASH_LABEL] ?? ''))].filter(
@@ -158,7 +256,7 @@ export class KubeReleases implements ReleaseSource {
   async act(req: ActionRequest): Promise<string> {
     const { namespace, name, verb, args } = req;
     for (let attempt = 1; ; attempt++) {
-      const before = await this.readRollout(namespace, name);
+      const before = await this.readRollout(namespace, name, verb, args);
       const history = verb === 'undo' ? revisionsOf((await this.ownedReplicaSets(before)).items) : undefined;
       let done: { rollout: Rollout; message: string };
       try {
@@ -247,10 +345,68 @@ export class KubeReleases implements ReleaseSource {
     });
   }
 
-  private async readRollout(namespace: string, name: string): Promise<RolloutJson> {
+  /** The Rollout an action changes; a Canary of that name is refused with the reason. */
+  private async readRollout(
+    namespace: string,
+    name: string,
+    verb: string,
+    args: ActionArgs,
+  ): Promise<RolloutJson> {
     const r = await this.call(() => this.client.get<RolloutJson>(RESOURCES.rollouts, namespace, name));
-    if (!r) throw new UserError(`rollout ${namespace}/${name} not found`);
-    return r;
+    if (r) return r;
+    if (await this.readCanary(namespace, name))
+      throw new UserError(
+        `${describeUserAction(verb, args)}: ${namespace}/${name} is a Flagger Canary, read-only on a Kubernetes cluster (Vireo runs no Flagger controller there yet); Flagger moves a Canary by its analysis and its webhook gates (confirm-rollout, confirm-promotion, rollback)`,
+      );
+    throw new UserError(`rollout ${namespace}/${name} not found`);
+  }
+
+  private readCanary(namespace: string, name: string): Promise<CanaryJson | undefined> {
+    // No Canary CRD on the cluster reads as no such Canary (the client answers a 404 with undefined).
+    return this.call(() => this.client.get<CanaryJson>(CANARIES, namespace, name));
+  }
+
+  /** One Canary's view: its Deployments, their ReplicaSets (by each one's selector) and pods, its Events. */
+  private async canary(canary: CanaryJson): Promise<ReleaseView> {
+    const ns = canary.metadata.namespace ?? 'default';
+    const target = canary.spec?.targetRef?.name;
+    const deployments = (
+      await this.call(() =>
+        Promise.all(
+          (target ? [target, `${target}-primary`] : []).map((n) =>
+            this.client.get<DeploymentJson>(RESOURCES.deployments, ns, n),
+          ),
+        ),
+      )
+    ).filter((d): d is DeploymentJson => d !== undefined);
+    const replicaSets = (
+      await this.call(() =>
+        Promise.all(
+          deployments.map((d) =>
+            this.client.list<ReplicaSetJson>(RESOURCES.replicaSets, ns, {
+              labelSelector: Object.entries(d.spec?.selector?.matchLabels ?? {})
+                .map(([k, v]) => `${k}=${v}`)
+                .join(','),
+            }),
+          ),
+        ),
+      )
+    ).flatMap((l) => l.items);
+    const hashes = [
+      ...new Set(replicaSets.map((rs) => rs.metadata.labels?.[DEPLOYMENT_HASH_LABEL] ?? '')),
+    ].filter(Boolean);
+    const uid = canary.metadata.uid ?? '';
+    const [pods, events] = await this.call(() =>
+      Promise.all([
+        hashes.length > 0
+          ? this.client.list<PodJson>(RESOURCES.pods, ns, {
+              labelSelector: `${DEPLOYMENT_HASH_LABEL} in (${hashes.join(',')})`,
+            })
+          : Promise.resolve({ items: [] as PodJson[] }),
+        this.client.list<EventJson>(RESOURCES.events, ns, { fieldSelector: `involvedObject.uid=${uid}` }),
+      ]),
+    );
+    return canaryView(canary, { deployments, replicaSets, pods: pods.items, events: events.items });
   }
 
   /** The ReplicaSets the Rollout controls (narrowed by its selector's labels, then by owner uid). */
@@ -357,10 +513,6 @@ export class KubeReleases implements ReleaseSource {
         return new UserError(
           `the API server at ${this.server} did not accept the kubeconfig's credentials (401 Unauthorized)`,
         );
-      if (e.code === 404 && /\/rollouts$/.test(e.message.split(':')[0] ?? ''))
-        return new UserError(
-          `the cluster at ${this.server} has no Rollout resource (argoproj.io/v1alpha1): are the Argo Rollouts CRDs installed?`,
-        );
       return new UserError(e.message);
     }
     return new UserError(errorText(e));
@@ -410,6 +562,98 @@ function revisionsOf(replicaSets: readonly ReplicaSetJson[]): RevisionTemplate[]
       out.push({ revision, template: rs.spec.template });
   }
   return out;
+}
+
+/**
+ * A Canary as the views show it, from what the API server has: the ReplicaSets of `<target>` and
+ * `<target>-primary` (owned by each Deployment, the newest revision its current template), their pods
+ * and the Events about the Canary. A DaemonSet target has no ReplicaSets: its Canary shows no versions.
+ */
+export function canaryView(canary: CanaryJson, all: CanaryRelated): ReleaseView {
+  const ns = canary.metadata.namespace ?? 'default';
+  const targetName = canary.spec?.targetRef?.name ?? '';
+  const deployment = (name: string) =>
+    canary.spec?.targetRef?.kind === 'Deployment'
+      ? all.deployments.find((d) => d.metadata.name === name && (d.metadata.namespace ?? ns) === ns)
+      : undefined;
+  const target = deployment(targetName);
+  const primary = deployment(`${targetName}-primary`);
+  const revisionOf = (rs: ReplicaSetJson) => Number(rs.metadata.annotations?.[DEPLOYMENT_REVISION]) || 0;
+  const owned = (d: DeploymentJson | undefined) =>
+    d
+      ? all.replicaSets
+          .filter((rs) => ownedBy(rs, d.metadata.uid) && rs.metadata.labels?.[DEPLOYMENT_HASH_LABEL])
+          .sort((a, b) => revisionOf(b) - revisionOf(a))
+      : [];
+  const targetSets = owned(target);
+  const primarySets = owned(primary);
+  const templateKey = (rs: ReplicaSetJson) => canonicalJson(rs.spec?.template?.spec ?? {});
+  const imagesOf = (rs: ReplicaSetJson) =>
+    (rs.spec?.template?.spec?.containers ?? []).map((c) => c.image ?? '');
+  // Revisions count the target's templates (the Deployment controller's numbers); the primary runs
+  // a copy of a promoted one: the same pod spec, or at least the same images (Flagger renames
+  // tracked ConfigMaps and Secrets in the copy).
+  const revisionIn = (rs: ReplicaSetJson): number => {
+    const same =
+      targetSets.find((x) => templateKey(x) === templateKey(rs)) ??
+      targetSets.find((x) => imagesOf(x).join() === imagesOf(rs).join());
+    return same ? revisionOf(same) : 0;
+  };
+  const versions: VersionView[] = [];
+  const add = (sets: ReplicaSetJson[], d: DeploymentJson | undefined, role: VersionRole) => {
+    for (const [i, rs] of sets.entries()) {
+      const current = i === 0;
+      const desired = rs.spec?.replicas ?? 0;
+      const observed = rs.status?.replicas ?? 0;
+      // Old templates scaled away are history, not versions that run.
+      if (!current && desired === 0 && observed === 0) continue;
+      const pods = all.pods.filter((p) => ownedBy(p, rs.metadata.uid)).map(podView);
+      const ready = rs.status?.readyReplicas ?? 0;
+      const available = rs.status?.availableReplicas ?? 0;
+      versions.push({
+        name: rs.metadata.name,
+        hash: rs.metadata.labels?.[DEPLOYMENT_HASH_LABEL] ?? '',
+        revision: role === 'primary' ? revisionIn(rs) : revisionOf(rs),
+        // The primary serves whenever it runs; the target only while Flagger scaled it up for a run.
+        roles: current && (role === 'primary' || (d?.spec?.replicas ?? 0) > 0) ? [role] : [],
+        images: imagesOf(rs),
+        status: versionStatus(desired, {
+          currentReplicas: observed,
+          readyReplicas: ready,
+          availableReplicas: available,
+          pods,
+        }),
+        desired,
+        current: observed,
+        ready,
+        available,
+        ...(rs.metadata.creationTimestamp ? { createdAt: rs.metadata.creationTimestamp } : {}),
+        pods,
+      });
+    }
+  };
+  add(primarySets, primary, 'primary');
+  add(targetSets, target, 'canary');
+  const revision = targetSets[0] ? revisionOf(targetSets[0]) : 0;
+  const run = flaggerStatusRun(canary, revision);
+  const uid = canary.metadata.uid;
+  return flaggerCanaryView({
+    canary,
+    namespace: ns,
+    name: canary.metadata.name,
+    versions,
+    targetHash: targetSets[0]?.metadata.labels?.[DEPLOYMENT_HASH_LABEL] ?? '',
+    revision,
+    desired: primary?.spec?.replicas ?? target?.spec?.replicas ?? 1,
+    // Flagger writes canaryWeight once the routes carry it: the weight routed now, as far as it says.
+    actualWeight: canary.status?.canaryWeight ?? 0,
+    analysisRuns: run ? [run] : [],
+    events: all.events
+      .filter((e) => uid !== undefined && e.involvedObject?.uid === uid)
+      .map(eventView)
+      .sort((a, b) => a.at.localeCompare(b.at))
+      .slice(-MAX_EVENTS),
+  });
 }
 
 /** A pod as the views show it (kubectl's STATUS column: the waiting reason, else the phase). */

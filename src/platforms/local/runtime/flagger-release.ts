@@ -32,16 +32,14 @@ import { parseGoDuration } from '../../../api/duration.js';
 import type { Canary } from '../../../api/flagger/canary.js';
 import {
   analysisInterval,
-  analysisIterations,
   BUILTIN_METRICS,
   canaryReadyThreshold,
-  deploymentStrategy,
   getAnalysis,
   primaryReadyThreshold,
   progressDeadlineSeconds,
   serviceNames,
 } from '../../../api/flagger/canary-defaults.js';
-import { arr, isObj, num, obj, str } from '../../../api/flagger/loose.js';
+import { arr, num, obj, str } from '../../../api/flagger/loose.js';
 import { tick } from '../../../engine/flagger/machine.js';
 import type {
   Action,
@@ -59,11 +57,11 @@ import {
   FIRE_AND_FORGET_HOOKS,
   hookSettings,
 } from '../../../gates/webhooks.js';
+import { flaggerCanaryView, flaggerRunPhase, metricThresholds } from '../../../views/flagger-canary.js';
 import type {
   AnalysisRunView,
   MeasurementView,
   ReleaseEventView,
-  ReleasePhase,
   ReleaseView,
   VersionRole,
   VersionView,
@@ -791,62 +789,26 @@ export class FlaggerRelease {
   }
 
   view(): ReleaseView {
-    const canary = this.record.canary;
-    const st = canary.status ?? {};
-    const phase = st.phase ?? '';
     const versions: VersionView[] = [];
     for (const role of ROLES) {
       const w = this.workload(role);
       if (!w) continue;
       for (const v of Object.values(w.versions)) versions.push(this.versionView(role, w, v));
     }
-    versions.sort((a, b) => b.revision - a.revision || a.name.localeCompare(b.name));
-    const images: ReleaseView['images'] = [];
-    for (const v of versions) {
-      if (v.roles.length === 0) continue;
-      for (const image of v.images) {
-        const found = images.find((i) => i.image === image);
-        if (found) found.roles.push(...v.roles.filter((x) => !found.roles.includes(x)));
-        else images.push({ image, roles: [...v.roles] });
-      }
-    }
-    const sum = (f: (v: VersionView) => number, only?: (v: VersionView) => boolean) =>
-      versions.filter((v) => only?.(v) ?? true).reduce((n, v) => n + f(v), 0);
-    const condition = (st.conditions ?? []).find((c) => c.type === 'Promoted');
-    const strategy = deploymentStrategy(canary);
-    const iterations = analysisIterations(canary);
     const targetHash = this.record.target.hash;
-    return {
-      dialect: 'flagger',
-      kind: 'Canary',
+    // The assembly is shared with Kubernetes (views/flagger-canary.ts); this gathers the local inputs.
+    return flaggerCanaryView({
+      canary: this.record.canary,
       namespace: this.namespace,
       name: this.name,
-      phase: releasePhase(phase),
-      ...(condition?.message ? { message: condition.message } : {}),
-      ...(phase === 'Waiting' || phase === 'WaitingPromotion' ? { pauseReasons: [phase] } : {}),
-      strategy: 'Flagger',
-      ...(strategy !== 'canary' && iterations > 0
-        ? { step: { index: Math.min(st.iterations ?? 0, iterations), count: iterations } }
-        : {}),
-      setWeight: st.canaryWeight ?? 0,
-      actualWeight: this.record.router.canary,
-      images,
-      replicas: {
-        desired: this.record.primary?.replicas ?? (this.record.deployment.spec?.replicas || 1),
-        current: sum((v) => v.current),
-        updated: sum(
-          (v) => v.current,
-          (v) => v.hash === targetHash,
-        ),
-        ready: sum((v) => v.ready),
-        available: sum((v) => v.available),
-      },
-      revision: this.record.target.versions[targetHash]?.revision ?? 0,
-      ...(canary.metadata?.creationTimestamp ? { createdAt: String(canary.metadata.creationTimestamp) } : {}),
       versions,
+      targetHash,
+      revision: this.record.target.versions[targetHash]?.revision ?? 0,
+      desired: this.record.primary?.replicas ?? (this.record.deployment.spec?.replicas || 1),
+      actualWeight: this.record.router.canary,
       analysisRuns: this.analysisRunViews(),
       events: this.record.events,
-    };
+    });
   }
 
   private versionView(role: Role, w: FlaggerWorkloadRecord, v: FlaggerVersionRecord): VersionView {
@@ -877,29 +839,17 @@ export class FlaggerRelease {
     if (!run) return [];
     const st = this.record.canary.status ?? {};
     const live = run.spec === (st.lastAppliedSpec ?? '');
-    const phase = !live
-      ? 'Unknown'
-      : st.phase === 'Failed'
-        ? 'Failed'
-        : st.phase === 'Promoting' || st.phase === 'Finalising' || st.phase === 'Succeeded'
-          ? 'Successful'
-          : 'Running';
-    const specs = new Map(
-      arr(getAnalysis(this.record.canary), 'metrics')
-        .filter(isObj)
-        .map((m) => [str(m, 'name') ?? '', obj(m, 'thresholdRange')] as const),
-    );
+    const phase = live ? flaggerRunPhase(st.phase) : 'Unknown';
+    const thresholds = metricThresholds(this.record.canary);
     const revision =
       Object.values(this.record.target.versions).find((v) => v.hash === run.spec)?.revision ??
       Object.values(this.record.primary?.versions ?? {}).find((v) => v.hash === run.spec)?.revision ??
       0;
     const metrics = Object.entries(run.checks).map(([name, c]) => {
-      const range = c.kind === 'metric' ? specs.get(name) : undefined;
-      const min = num(range, 'min');
-      const max = num(range, 'max');
-      const condition = [min !== undefined ? `min ${min}` : '', max !== undefined ? `max ${max}` : '']
-        .filter(Boolean)
-        .join(', ');
+      // The range judges each result for display; the engine made the real decision.
+      const { min, max, condition } = (c.kind === 'metric' ? thresholds.get(name) : undefined) ?? {
+        condition: '',
+      };
       const measurements: MeasurementView[] = c.results.map((r) => {
         const ok =
           r.error === undefined &&
@@ -937,24 +887,5 @@ export class FlaggerRelease {
   }
 }
 
-/** Flagger's phase as a release phase (views/release.ts). */
-export function releasePhase(phase: string): ReleasePhase {
-  switch (phase) {
-    case '':
-    case 'Initializing':
-    case 'Progressing':
-    case 'Promoting':
-    case 'Finalising':
-      return 'Progressing';
-    case 'Initialized':
-    case 'Succeeded':
-      return 'Healthy';
-    case 'Failed':
-      return 'Degraded';
-    case 'Waiting':
-    case 'WaitingPromotion':
-      return 'Paused';
-    default:
-      return 'Unknown';
-  }
-}
+/** Moved to views/flagger-canary.ts (shared with Kubernetes); kept here for existing importers. */
+export { releasePhase } from '../../../views/flagger-canary.js';
