@@ -16,6 +16,7 @@ import { type EventInput, EventRecorder } from './events.js';
 import { Informer, objectKey } from './informer.js';
 import { HASH_LABEL } from './objects.js';
 import { type Caches, handledByInstance, RolloutReconciler } from './rollouts.js';
+import { refersToDeployment } from './workload.js';
 import { runWorkers, WorkQueue, type WorkQueueHooks } from './workqueue.js';
 
 export type LogFn = (
@@ -101,6 +102,7 @@ export class Controller {
       traefikServices: inform(RESOURCES.traefikServices),
       analysisRuns: inform(RESOURCES.analysisRuns),
       analysisTemplates: inform(RESOURCES.analysisTemplates),
+      deployments: inform(RESOURCES.deployments),
       ...(o.namespace ? {} : { clusterAnalysisTemplates: inform(RESOURCES.clusterAnalysisTemplates) }),
     };
     this.informers = Object.values(this.caches).filter((i): i is Informer<KubeJson> => i !== undefined);
@@ -160,6 +162,13 @@ export class Controller {
     c.services.on((_ev, obj) => {
       for (const r of c.rollouts.list(obj.metadata.namespace))
         if (servicesOf(r as unknown as Rollout).includes(obj.metadata.name))
+          this.enqueueRollout(r.metadata.namespace, r.metadata.name);
+    });
+    // A Deployment a Rollout takes its template from (spec.workloadRef): a new template, a new
+    // generation, or its creation after the Rollout's (which was InvalidSpec until then).
+    c.deployments.on((_ev, obj) => {
+      for (const r of c.rollouts.list(obj.metadata.namespace))
+        if (refersToDeployment(r as unknown as Rollout, obj.metadata.name))
           this.enqueueRollout(r.metadata.namespace, r.metadata.name);
     });
     // A TraefikService or Ingress the Rollout reads but does not own (the stable one) wakes it too.

@@ -190,6 +190,9 @@ describe.skipIf(!hasShared)('the controller on a real control plane', () => {
       },
       150_000,
     );
+    // Weight 0 and Healthy are written in one pass; the weight poll may not have seen the 0 yet.
+    await until('the weight back to 0 after the promotion', async () => (await canaryWeight()) === 0);
+    await new Promise((r) => setTimeout(r, 250));
     const seen = weights.stop();
     expect(seen.slice(0, 5)).toEqual([0, 20, 40, 60, 80]);
     expect(seen.at(-1)).toBe(0);

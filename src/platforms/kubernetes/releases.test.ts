@@ -8,7 +8,9 @@
  * UserAction events, the Canary's read-only rule, the errors, and the dashboard's JSON API over this
  * source.
  */
+
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { podTemplateHash } from '../../api/argo/pod-template-hash.js';
 import type { Rollout } from '../../api/argo/rollout.js';
@@ -655,8 +657,14 @@ describe.skipIf(!hasShared)('KubeReleases on a real API server', () => {
     const all = await releases.list();
     expect(all.map((x) => `${x.namespace}/${x.name}`)).toEqual(['default/web', 'shop/api', 'shop/podinfo']);
     expect(all.find((x) => x.name === 'api')).toEqual(await releases.get('shop', 'api'));
-    // The Canary from the lists of every kind is the Canary read on its own.
-    expect(all.find((x) => x.name === 'podinfo')).toEqual(await releases.get('shop', 'podinfo'));
+    // The Canary from the lists of every kind is the Canary read on its own, once its pods have
+    // settled (kwok may still be making them Ready between the two reads).
+    await until('the listed Canary to equal the one read on its own', async () =>
+      isDeepStrictEqual(
+        (await releases.list('shop')).find((x) => x.name === 'podinfo'),
+        await releases.get('shop', 'podinfo'),
+      ),
+    );
     // A source scoped to a namespace lists only it when given none.
     const scoped = new KubeReleases({ client, namespace: 'shop' });
     expect((await scoped.list()).map((x) => `${x.dialect} ${x.name}`)).toEqual([

@@ -4,6 +4,11 @@
  * (reconcileCanary / reconcileBlueGreen) and carries out their actions against the API server, then
  * writes the new status through the status subresource. It decides nothing itself (ADR 6).
  *
+ * A Rollout with spec.workloadRef is handed to the engine with the referenced Deployment's template
+ * and selector, and the Deployment is scaled as `scaleDown` asks (both worked out in workload.ts). A
+ * template whose hash no ReplicaSet carries is compared, with the API server's defaults, to the
+ * ReplicaSets' templates (template-match.ts), so an undo reuses the old ReplicaSet as Argo does.
+ *
  * Consistency: every write of an object read from a cache carries its resourceVersion, so a write
  * based on a stale read fails with 409 Conflict and the Rollout is reconciled again from fresh
  * caches. When an action fails the status is not written: the engine recomputes from what it
@@ -49,11 +54,21 @@ import {
   replicaSetFor,
   serviceSelectorPatch,
 } from './objects.js';
+import { matchingReplicaSetHash } from './template-match.js';
+import {
+  type DeploymentJson,
+  deploymentReplicasWanted,
+  resolveWorkloadRef,
+  WORKLOAD_GENERATION_ANNOTATION,
+  type WorkloadResolution,
+} from './workload.js';
 
 /** Argo's label for sharding Rollouts between controllers (`--instance-id`). */
 export const INSTANCE_ID_LABEL = 'argo-rollouts.argoproj.io/controller-instance-id';
 /** Where a ReplicaSet keeps the ephemeral pod metadata a blue/green role put on it (as Argo). */
 const EPHEMERAL_METADATA_ANNOTATION = 'rollout.argoproj.io/ephemeral-metadata';
+/** Remembered template matches (`observedPodHash`): one per Rollout revision, a few per Rollout. */
+const MAX_TEMPLATE_MATCHES = 4096;
 
 export interface Caches {
   rollouts: Informer<KubeJson>;
@@ -63,6 +78,8 @@ export interface Caches {
   traefikServices: Informer<KubeJson>;
   analysisRuns: Informer<KubeJson>;
   analysisTemplates: Informer<KubeJson>;
+  /** Deployments a Rollout's spec.workloadRef names. */
+  deployments: Informer<KubeJson>;
   /** Absent in a namespaced install (no cluster-scoped reads, as Argo's --namespaced). */
   clusterAnalysisTemplates?: Informer<KubeJson>;
 }
@@ -158,7 +175,13 @@ export class RolloutReconciler {
     const now = this.host.now();
     const nowIso = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
 
-    const invalid = this.invalidReason(rollout);
+    // spec.workloadRef: the engine works on the Rollout with the Deployment's template (the object on
+    // the server keeps its own spec).
+    const workload = resolveWorkloadRef(
+      rollout,
+      (ns, n) => this.caches.deployments.get(ns, n) as DeploymentJson | undefined,
+    );
+    const invalid = this.invalidReason(rollout, workload);
     if (invalid) {
       const status = invalidSpecStatus(rollout.status, invalid, nowIso);
       const wasInvalid = rollout.status?.conditions?.some(
@@ -171,6 +194,7 @@ export class RolloutReconciler {
       await this.writeStatus(rollout, status);
       return { transition: 'InvalidSpec' };
     }
+    const resolved = workload.kind === 'invalid' ? rollout : (workload.rollout as Rollout & KubeJson);
     // Valid (again): the engine works from a status without the InvalidSpec condition.
     const prevStatus = rollout.status
       ? {
@@ -178,10 +202,10 @@ export class RolloutReconciler {
           conditions: (rollout.status.conditions ?? []).filter((c) => c.type !== 'InvalidSpec'),
         }
       : undefined;
-    const current: Rollout & KubeJson = { ...rollout, ...(prevStatus ? { status: prevStatus } : {}) };
+    const current: Rollout & KubeJson = { ...resolved, ...(prevStatus ? { status: prevStatus } : {}) };
 
     const owned = this.ownedReplicaSets(current);
-    const podHash = podTemplateHash(current.spec.template, current.status?.collisionCount ?? 0);
+    const podHash = await this.observedPodHash(current, owned);
     await this.renumberUndoneRevision(owned, podHash);
     const { router } = routerFor(current);
     const routerRollout = router ? this.routerRollout(current) : undefined;
@@ -200,7 +224,14 @@ export class RolloutReconciler {
       routerRollout,
       traffic: traffic ?? { canaryWeight: 0, headerRoutes: [] },
     });
-    await this.writeStatus(rollout, res.status);
+    const status = withWorkloadGeneration(res.status, workload);
+    const written = await this.writeStatus(rollout, status);
+    if (workload.kind === 'resolved') {
+      // After the status: the Deployment follows what the Rollout has reported (level-triggered, so a
+      // failed patch is simply made again on the next pass).
+      await this.scaleWorkload(current, workload.deployment, status);
+      await this.annotateWorkloadGeneration(written ?? rollout, workload.generation);
+    }
     if (
       `${rollout.status?.phase}` !== `${res.status.phase}` ||
       rollout.status?.currentStepIndex !== res.status.currentStepIndex
@@ -215,15 +246,122 @@ export class RolloutReconciler {
   }
 
   /** Why the spec is invalid (Argo's InvalidSpec), or undefined. */
-  private invalidReason(rollout: Rollout & KubeJson): string | undefined {
+  private invalidReason(rollout: Rollout & KubeJson, workload: WorkloadResolution): string | undefined {
     const d = firstError(checkObject(rolloutKind, rollout as never));
     if (d) return describe(d);
     const { unsupported } = routerFor(rollout);
     if (unsupported)
       return `spec.strategy.canary.trafficRouting: ${unsupported} is not a router Vireo drives on Kubernetes yet (nginx, traefik are)`;
-    if (rollout.spec.workloadRef)
-      return 'spec.workloadRef: not supported by this Vireo version on Kubernetes yet; put the template in spec.template';
+    if (workload.kind === 'invalid') return workload.message;
+    if (workload.kind === 'resolved') {
+      // The Deployment's template must make sense as the Rollout's (its labels match the selector,
+      // ...): the same rules, on the Rollout as the engine will see it.
+      const { workloadRef: _ref, ...spec } = workload.rollout.spec;
+      const w = firstError(checkObject(rolloutKind, { ...workload.rollout, spec } as never));
+      if (w)
+        return `${describe(w)} (the template and selector come from Deployment ${rollout.spec.workloadRef?.name})`;
+    }
     return undefined;
+  }
+
+  /**
+   * The observed pod-template hash: the computed one, unless no ReplicaSet carries it but one has the
+   * same template once the API server's defaults are applied (a template `undo` copied back from a
+   * ReplicaSet); then that ReplicaSet's hash, so it is scaled up again rather than duplicated, as Argo
+   * does. The defaulted template comes from a server-side dry run, once per (Rollout, computed hash).
+   */
+  private async observedPodHash(rollout: Rollout & KubeJson, owned: KubeJson[]): Promise<string> {
+    const computed = podTemplateHash(rollout.spec.template, rollout.status?.collisionCount ?? 0);
+    const has = (hash: string) => owned.some((rs) => rs.metadata.labels?.[HASH_LABEL] === hash);
+    if (owned.length === 0 || has(computed)) return computed;
+    const key = `${rollout.metadata.uid ?? ''}/${computed}`;
+    let match = this.templateMatches.get(key);
+    if (match === undefined) {
+      match = matchingReplicaSetHash(await this.defaultedTemplate(rollout, computed), owned) ?? null;
+      // Bounded: the oldest answer goes first (Maps keep insertion order).
+      if (this.templateMatches.size >= MAX_TEMPLATE_MATCHES) {
+        const oldest = this.templateMatches.keys().next().value;
+        if (oldest !== undefined) this.templateMatches.delete(oldest);
+      }
+      this.templateMatches.set(key, match);
+    }
+    return match && has(match) ? match : computed;
+  }
+
+  /** Answers of `observedPodHash` by `<rollout uid>/<computed hash>` (null: no ReplicaSet matched). */
+  private readonly templateMatches = new Map<string, string | null>();
+
+  /** The Rollout's template as the API server stores it in the ReplicaSet the controller would make. */
+  private async defaultedTemplate(rollout: Rollout & KubeJson, hash: string): Promise<unknown> {
+    const rs = replicaSetFor(rollout, hash, 0, 0);
+    // generateName: nothing is stored, and a clash with an object of that name cannot refuse it.
+    const { name, ...metadata } = rs.metadata;
+    const probe = { ...rs, metadata: { ...metadata, generateName: `${name}-` } };
+    const answer = await this.host.client.create(RESOURCES.replicaSets, probe as unknown as KubeJson, {
+      dryRun: 'All',
+    });
+    return (answer.spec as { template?: unknown } | undefined)?.template;
+  }
+
+  /** Scales the referenced Deployment as spec.workloadRef.scaleDown asks (workload.ts). */
+  private async scaleWorkload(
+    rollout: Rollout & KubeJson,
+    deployment: DeploymentJson,
+    status: RolloutStatus,
+  ): Promise<void> {
+    const scaleDown = rollout.spec.workloadRef?.scaleDown;
+    const from = deployment.spec?.replicas ?? 1;
+    const replicas = deploymentReplicasWanted({
+      scaleDown,
+      deploymentReplicas: from,
+      rolloutReplicas: rollout.spec.replicas,
+      status,
+    });
+    if (replicas === undefined) return;
+    this.checkLeading();
+    const ns = deployment.metadata.namespace ?? rollout.metadata.namespace;
+    try {
+      await this.host.client.patch(RESOURCES.deployments, ns, deployment.metadata.name, {
+        metadata: { resourceVersion: deployment.metadata.resourceVersion },
+        spec: { replicas },
+      });
+    } catch (e) {
+      // The Deployment moved on (its controller writes its status often): again from a fresh cache.
+      if (isConflict(e)) throw Object.assign(e as Error, { retryable: true });
+      throw e;
+    }
+    await this.host.event(rollout, {
+      type: 'Normal',
+      reason: 'ScalingDeployment',
+      message: `Scaled down Deployment ${deployment.metadata.name} from ${from} to ${replicas} (workloadRef scaleDown ${scaleDown})`,
+    });
+  }
+
+  /**
+   * Argo's `rollout.argoproj.io/workload-generation` annotation: the Deployment generation the
+   * controller has seen, so a client (Argo CD's health check) can tell whether
+   * status.workloadObservedGeneration has caught up.
+   */
+  private async annotateWorkloadGeneration(rollout: KubeJson, generation: string): Promise<void> {
+    if (rollout.metadata.annotations?.[WORKLOAD_GENERATION_ANNOTATION] === generation) return;
+    this.checkLeading();
+    try {
+      const patched = await this.host.client.patch<KubeJson>(
+        RESOURCES.rollouts,
+        rollout.metadata.namespace,
+        rollout.metadata.name,
+        {
+          metadata: {
+            resourceVersion: rollout.metadata.resourceVersion,
+            annotations: { [WORKLOAD_GENERATION_ANNOTATION]: generation },
+          },
+        },
+      );
+      this.caches.rollouts.assume(patched);
+    } catch (e) {
+      if (isConflict(e)) throw Object.assign(e as Error, { retryable: true });
+      throw e;
+    }
   }
 
   private ownedReplicaSets(rollout: KubeJson): KubeJson[] {
@@ -685,9 +823,15 @@ export class RolloutReconciler {
     });
   }
 
-  /** Writes the status when it changed; a conflict means a newer Rollout is coming: reconcile again. */
-  private async writeStatus(rollout: Rollout & KubeJson, status: RolloutStatus): Promise<void> {
-    if (canonical(rollout.status) === canonical(status)) return;
+  /**
+   * Writes the status when it changed and returns the Rollout as written; a conflict means a newer
+   * Rollout is coming: reconcile again.
+   */
+  private async writeStatus(
+    rollout: Rollout & KubeJson,
+    status: RolloutStatus,
+  ): Promise<KubeJson | undefined> {
+    if (canonical(rollout.status) === canonical(status)) return undefined;
     this.checkLeading();
     try {
       const written = await this.host.client.replace<KubeJson>(
@@ -696,9 +840,17 @@ export class RolloutReconciler {
         { subresource: 'status' },
       );
       this.caches.rollouts.assume(written);
+      return written;
     } catch (e) {
       if (isConflict(e)) throw Object.assign(e as Error, { retryable: true });
       throw e;
     }
   }
+}
+
+/** status.workloadObservedGeneration as Argo writes it: the Deployment's generation, or nothing. */
+function withWorkloadGeneration(status: RolloutStatus, workload: WorkloadResolution): RolloutStatus {
+  if (workload.kind === 'resolved') return { ...status, workloadObservedGeneration: workload.generation };
+  const { workloadObservedGeneration: _gone, ...rest } = status;
+  return rest;
 }
