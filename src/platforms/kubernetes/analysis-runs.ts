@@ -10,6 +10,7 @@
  * them is written. A crash loses them, and the engine asks again: a measurement is retaken, never
  * invented.
  */
+
 import {
   carryOutMeasurements,
   type MeasureContext,
@@ -18,6 +19,7 @@ import {
 } from '../../analysis/provider.js';
 import { KubeJobProvider } from '../../analysis/providers/kube-job.js';
 import type { AnalysisRun } from '../../api/argo/analysis.js';
+import { canonicalJson } from '../../api/argo/pod-template-hash.js';
 import { isCompleted, type Observation, reconcileAnalysisRun } from '../../engine/analysis/engine.js';
 import { isConflict, type KubeClient, type KubeJson, RESOURCES } from './client.js';
 import type { EventInput } from './events.js';
@@ -43,15 +45,6 @@ export interface AnalysisHost {
   signal?: AbortSignal;
 }
 
-const canonical = (v: unknown): string =>
-  JSON.stringify(v ?? null, (_k, x: unknown) =>
-    x && typeof x === 'object' && !Array.isArray(x)
-      ? Object.fromEntries(
-          Object.entries(x as Record<string, unknown>).sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0)),
-        )
-      : x,
-  );
-
 export class AnalysisRunReconciler {
   private readonly inFlight = new Set<string>();
   private readonly pending = new Map<string, Observation[]>();
@@ -76,7 +69,7 @@ export class AnalysisRunReconciler {
     const argValues = await this.secretArgs(run);
     const observations = this.pending.get(key) ?? [];
     const res = reconcileAnalysisRun(run, this.host.now(), observations, { argValues });
-    if (canonical(res.status) !== canonical(run.status)) {
+    if (canonicalJson(res.status) !== canonicalJson(run.status)) {
       if (this.host.signal?.aborted) throw new Error('leadership lost: not writing');
       try {
         // Argo's AnalysisRun CRD has no status subresource: the whole object is written.

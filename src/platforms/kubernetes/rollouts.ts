@@ -14,8 +14,9 @@
  * caches. When an action fails the status is not written: the engine recomputes from what it
  * observes next time, which is how it survives a crash between an action and the status write.
  */
+
 import type { AnalysisRun, ArgInput } from '../../api/argo/analysis.js';
-import { podTemplateHash } from '../../api/argo/pod-template-hash.js';
+import { canonicalJson, podTemplateHash } from '../../api/argo/pod-template-hash.js';
 import { type Rollout, type RolloutStatus, rolloutKind } from '../../api/argo/rollout.js';
 import type { Diagnostic } from '../../api/diagnostics.js';
 import { checkObject } from '../../api/load.js';
@@ -120,15 +121,6 @@ function routerFor(rollout: Rollout): { router?: KubeTrafficRouter; unsupported?
   for (const k of kinds) if (ROUTERS[k]) return { router: ROUTERS[k] };
   return { unsupported: kinds.join(', ') || 'none' };
 }
-
-const canonical = (v: unknown): string =>
-  JSON.stringify(v ?? null, (_k, x: unknown) =>
-    x && typeof x === 'object' && !Array.isArray(x)
-      ? Object.fromEntries(
-          Object.entries(x as Record<string, unknown>).sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0)),
-        )
-      : x,
-  );
 
 /** The InvalidSpec status Argo writes: the condition, phase Degraded and the message. */
 export function invalidSpecStatus(
@@ -831,7 +823,7 @@ export class RolloutReconciler {
     rollout: Rollout & KubeJson,
     status: RolloutStatus,
   ): Promise<KubeJson | undefined> {
-    if (canonical(rollout.status) === canonical(status)) return undefined;
+    if (canonicalJson(rollout.status) === canonicalJson(status)) return undefined;
     this.checkLeading();
     try {
       const written = await this.host.client.replace<KubeJson>(

@@ -10,6 +10,7 @@
  * prefix). ingress-nginx matches one header per canary Ingress, so only the first match of the
  * first route is used, and a Warning says so.
  */
+import { canonicalJson } from '../../api/argo/pod-template-hash.js';
 import { rolloutDefaults } from '../../api/argo/rollout.js';
 import {
   type DesiredTraffic,
@@ -144,17 +145,8 @@ function differs(observed: KubeObject, wanted: KubeObject, prefix: string): bool
   for (const [k, v] of Object.entries(b)) if (a[k] !== v) return true;
   for (const k of Object.keys(a))
     if ((k.startsWith(`${prefix}/`) || k === HEADER_ROUTE_ANNOTATION) && !(k in b)) return true;
-  return canonical(observed.spec) !== canonical(wanted.spec);
+  return canonicalJson(observed.spec ?? {}) !== canonicalJson(wanted.spec ?? {});
 }
-
-const canonical = (v: unknown): string =>
-  JSON.stringify(v ?? {}, (_k, x: unknown) =>
-    x && typeof x === 'object' && !Array.isArray(x)
-      ? Object.fromEntries(
-          Object.entries(x as Record<string, unknown>).sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0)),
-        )
-      : x,
-  );
 
 export const nginxRouter: KubeTrafficRouter = {
   type: 'Nginx',
