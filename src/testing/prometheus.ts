@@ -32,28 +32,9 @@ import { freePort } from './net.js';
 
 export { closedPort, freePort, selfSignedCert } from './net.js';
 
-/** Polls `check` every `everyMs` until it returns a value other than undefined/false, or throws after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  { timeoutMs = 10_000, everyMs = 50 }: { timeoutMs?: number; everyMs?: number } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `gave up waiting for ${what} after ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`,
-      );
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+import { waitFor } from './wait.js';
+
+export { waitFor };
 
 export interface TestServer {
   url: string;

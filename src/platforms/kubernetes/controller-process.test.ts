@@ -4,6 +4,7 @@
  * resumes from the Rollout's status; two controllers with leader election, the leader killed
  * mid-rollout: the other takes the Lease and finishes, and it did nothing before it led.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { parseAllDocuments } from 'yaml';
 import { runCli } from '../../testing/cli.js';
 import { ensureBinaries, type KubeCluster, startKubeCluster } from '../../testing/kube-cluster.js';
 import { hasShared, repoDir, sharedDir } from '../../testing/upstream.js';
+import { pollUntil } from '../../testing/wait.js';
 import { KubeApiClient, type KubeJson, loadKubeConfig, RESOURCES } from './client.js';
 import { HASH_LABEL } from './objects.js';
 
@@ -85,18 +87,8 @@ function startController(name: string, extra: string[] = []): Proc {
 
 const logOf = (p: Proc) => p.lines.map((l) => JSON.stringify(l.line)).join('\n');
 
-async function until<T>(what: string, get: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await get().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out waiting for ${what}\n${procs.map((p) => `--- ${p.name}\n${logOf(p).slice(-4000)}`).join('\n')}`,
-      );
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const until = <T>(what: string, get: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> =>
+  pollUntil(what, get, ms, () => procs.map((p) => `--- ${p.name}\n${logOf(p).slice(-4000)}`).join('\n'));
 
 interface RolloutJson extends KubeJson {
   spec: { template: { spec: { containers: { name: string; image: string }[] } } };

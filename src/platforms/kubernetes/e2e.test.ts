@@ -5,6 +5,7 @@
  * aborts a version whose metrics show 50 % errors. Virtual time runs 12x faster than the wall clock
  * (2-minute pauses take 10 s); measurements still come from a real Prometheus.
  */
+
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +22,7 @@ import {
   waitForData,
 } from '../../testing/prometheus.js';
 import { hasShared, sharedDir } from '../../testing/upstream.js';
+import { pollUntil } from '../../testing/wait.js';
 import { KubeApiClient, type KubeJson, loadKubeConfig, RESOURCES } from './client.js';
 import { Controller } from './controller.js';
 import { HASH_LABEL } from './objects.js';
@@ -43,16 +45,8 @@ const k = () => {
 };
 const apply = (o: unknown) => k().kubectl(['apply', '-f', '-'], { input: JSON.stringify(o) });
 
-async function until<T>(what: string, get: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (v) return v;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}\n${logs.slice(-30).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const until = <T>(what: string, get: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> =>
+  pollUntil(what, get, ms, () => logs.slice(-30).join('\n'));
 
 interface RolloutJson extends KubeJson {
   status?: {
@@ -472,15 +466,13 @@ describe.skipIf(!hasShared)('the controller on a real control plane', () => {
         await client.patch(RESOURCES.rollouts, 'default', name, {
           spec: { template: { spec: { containers: [{ name, image: 'nginx:1.28' }] } } },
         });
-        // A completing Job has taken up to ~90 s here on a loaded machine (its Complete condition came
-        // late; kube-job.test.ts sees it within ~1 s on a quiet cluster), hence the wide wait.
         const end = await until(
           `${name} ${outcome}`,
           async () => {
             const s = await phaseOf(name);
             return s?.currentPodHash !== first.stableRS && s?.phase === outcome ? s : undefined;
           },
-          170_000,
+          60_000,
         );
         const jobs = await client.list(RESOURCES.jobs, 'default');
         const mine = jobs.items.filter((j) =>
@@ -490,7 +482,7 @@ describe.skipIf(!hasShared)('the controller on a real control plane', () => {
         if (outcome === 'Healthy') expect(end.stableRS).toBe(end.currentPodHash);
         else expect(end.abort).toBe(true);
       },
-      200_000,
+      120_000,
     );
   });
 });

@@ -64,7 +64,13 @@ export class Informer<T extends KubeJson = KubeJson> {
    * was written rather than the version before it (which would only fail with a conflict).
    */
   assume(obj: T): void {
-    this.store.set(objectKey(obj), obj);
+    const key = objectKey(obj);
+    const old = this.store.get(key);
+    this.store.set(key, obj);
+    // Handlers hear it now (others depend on it: a finished AnalysisRun wakes its Rollout); the watch
+    // event of the same version is then skipped as already told.
+    if (old?.metadata.resourceVersion !== obj.metadata.resourceVersion)
+      this.emit(old ? 'update' : 'add', obj, old);
   }
 
   /** True once the first list arrived. */
@@ -172,7 +178,7 @@ export class Informer<T extends KubeJson = KubeJson> {
             this.emit('delete', old ?? o);
           } else {
             this.store.set(key, o);
-            // Our own assumed write coming back: nothing new to tell.
+            // Our own assumed write coming back: told already.
             if (old?.metadata.resourceVersion === o.metadata.resourceVersion) return;
             this.emit(old ? 'update' : 'add', o, old);
           }

@@ -25,6 +25,7 @@ import {
 } from '../../engine/argo/user-actions.js';
 import { ensureBinaries, type KubeCluster, startKubeCluster } from '../../testing/kube-cluster.js';
 import { hasShared, sharedDir } from '../../testing/upstream.js';
+import { pollUntil } from '../../testing/wait.js';
 import type { ReleaseView } from '../../views/release.js';
 import { UserError } from '../local/runtime/runtime.js';
 import {
@@ -281,15 +282,8 @@ const k = () => {
 
 type RolloutJson = Rollout & KubeJson;
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const until = <T>(what: string, check: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> =>
+  pollUntil(what, check, ms);
 
 const template = (image: string) => ({
   metadata: { labels: { app: 'web' } },

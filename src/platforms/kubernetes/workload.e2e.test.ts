@@ -5,6 +5,7 @@
  * Scale object, an HPA driving the Rollout) and `vireo undo` scaling the old ReplicaSet back up. The
  * controller runs in this process; virtual time runs 10x faster than the wall clock.
  */
+
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realMetricProviders } from '../../analysis/providers/index.js';
@@ -12,6 +13,7 @@ import { podTemplateHash } from '../../api/argo/pod-template-hash.js';
 import { runCli } from '../../testing/cli.js';
 import { ensureBinaries, type KubeCluster, startKubeCluster } from '../../testing/kube-cluster.js';
 import { hasShared, sharedDir } from '../../testing/upstream.js';
+import { pollUntil } from '../../testing/wait.js';
 import { KubeApiClient, type KubeClient, type KubeJson, loadKubeConfig, RESOURCES } from './client.js';
 import { Controller } from './controller.js';
 import { HASH_LABEL, REVISION_ANNOTATION } from './objects.js';
@@ -35,16 +37,8 @@ const k = () => {
 };
 const apply = (o: unknown) => k().kubectl(['apply', '-f', '-'], { input: JSON.stringify(o) });
 
-async function until<T>(what: string, get: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (v) return v;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}\n${logs.slice(-30).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const until = <T>(what: string, get: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> =>
+  pollUntil(what, get, ms, () => logs.slice(-30).join('\n'));
 
 interface Condition {
   type: string;
