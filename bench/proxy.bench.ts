@@ -31,9 +31,8 @@ import net, { type AddressInfo } from 'node:net';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startProxy } from '../src/platforms/local/proxy/proxy.js';
 import { freePort } from '../src/testing/net.js';
-import { ensureCommand } from '../src/testing/system.js';
+import { commandExists, ensureCommand } from '../src/testing/system.js';
 
 const RATE = Number(process.env.RATE ?? 5000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 32);
@@ -42,6 +41,8 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const GENERATORS = Math.max(1, Number(process.env.GENERATORS ?? 1));
 /** Open-loop connection cap (all generators together). */
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 64);
+/** Pin processes to cores in the latency phase (`PIN=0` turns it off). */
+const PIN = process.env.PIN !== '0';
 const WARMUP_MS = 500;
 
 // ---------------------------------------------------------------- roles: upstream, proxy
@@ -58,6 +59,10 @@ async function roleUpstream(): Promise<void> {
 }
 
 async function roleProxy(upstreamPort: number): Promise<void> {
+  // The compiled build, as `vireo up` runs it (tsx's transform adds work of its own, e.g. `__name`
+  // calls for closures); `npm run bench:proxy` builds first.
+  const compiled = '../dist/platforms/local/proxy/proxy.js';
+  const { startProxy } = (await import(compiled)) as typeof import('../src/platforms/local/proxy/proxy.js');
   const proxy = await startProxy({
     listen: { host: '127.0.0.1', port: 0 },
     service: 'bench',
@@ -306,7 +311,11 @@ function removeTempDirs(): void {
 }
 
 function child(role: string, ...args: string[]): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = fork(fileURLToPath(import.meta.url), [role, ...args], { stdio: 'inherit' });
+  const extra = role === 'proxy' ? (process.env.PROXY_EXEC_ARGV ?? '').split(' ').filter(Boolean) : [];
+  const proc = fork(fileURLToPath(import.meta.url), [role, ...args], {
+    stdio: 'inherit',
+    execArgv: [...process.execArgv, ...extra],
+  });
   children.add(proc);
   return new Promise((resolve, reject) => {
     proc.once('message', (m) => resolve({ proc, port: (m as { port: number }).port }));
@@ -448,6 +457,8 @@ interface Totals {
   done: number;
   throughputSeconds: number;
   cpuMicros: number;
+  /** CPU of the proxy in the latency phase (warm-up included). */
+  latencyCpuMicros: number;
 }
 
 async function main(): Promise<void> {
@@ -473,6 +484,22 @@ async function main(): Promise<void> {
     const bare = await child('bare', String(upstream.port));
     const nginx = await startNginx(upstream.port);
     const gens = await Promise.all(Array.from({ length: GENERATORS }, () => child('gen')));
+    // Latency phase: the generator and the upstream share CPU 0 and the proxy under test has CPU 1,
+    // as a proxy has a core of its own in production; otherwise the 1 ms ticks of the generator and
+    // the proxy's work interleave on two shared cores and p99 measures the scheduler. The direct
+    // target pays the same generator/upstream sharing, so it cancels out of "added". Throughput
+    // phase: every process may use every core.
+    const pinned = PIN && availableParallelism() >= 2 && commandExists('taskset');
+    const allCpus = `0-${availableParallelism() - 1}`;
+    const affinity = (phase: 'latency' | 'throughput') => {
+      if (!pinned) return;
+      const set = (pid: number, cpus: string) =>
+        execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+      for (const pid of [upstream.proc.pid!, ...gens.map((g) => g.proc.pid!)])
+        set(pid, phase === 'latency' ? '0' : allCpus);
+      for (const pid of [proxy.proc.pid!, bare.proc.pid!, nginx.proc.pid!, nginx.workerPid])
+        set(pid, phase === 'latency' ? '1' : allCpus);
+    };
     const port: Record<Target, number> = {
       direct: upstream.port,
       vireo: proxy.port,
@@ -497,13 +524,17 @@ async function main(): Promise<void> {
         done: 0,
         throughputSeconds: 0,
         cpuMicros: 0,
+        latencyCpuMicros: 0,
       };
     }
 
     const loadBefore = loadavg()[0]!;
     for (let round = 0; round < ROUNDS; round++) {
       const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
+      affinity('latency');
       for (const t of order) {
+        const pid = cpuPid[t];
+        const cpu0 = pid ? cpuMicros(pid) : 0;
         const rs = await Promise.all(
           gens.map((g) =>
             ask<LatencyResult>(g.proc, {
@@ -516,6 +547,7 @@ async function main(): Promise<void> {
           ),
         );
         const tt = totals[t];
+        if (pid) tt.latencyCpuMicros += cpuMicros(pid) - cpu0;
         for (const r of rs) {
           for (const s of r.samples) tt.samples.push(s);
           tt.sent += r.sent;
@@ -525,6 +557,7 @@ async function main(): Promise<void> {
         }
         tt.latencySeconds += Math.max(...rs.map((r) => r.elapsedMs)) / 1000;
       }
+      affinity('throughput');
       for (const t of order) {
         const pid = cpuPid[t];
         const cpu0 = pid ? cpuMicros(pid) : 0;
@@ -561,7 +594,8 @@ async function main(): Promise<void> {
         `load average (1 min) ${loadBefore.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after (this run itself adds about 1)`,
     );
     console.log(
-      `latency, open loop at ${RATE} req/s from ${GENERATORS} generator process(es), ${ROUNDS} x ${PHASE_MS / 1000} s per target (ms, write to last byte):`,
+      `latency, open loop at ${RATE} req/s from ${GENERATORS} generator process(es), ${ROUNDS} x ${PHASE_MS / 1000} s per target (ms, write to last byte)` +
+        `${pinned ? '; generator and upstream pinned to CPU 0, the proxy under test to CPU 1' : '; not pinned'}:`,
     );
     for (const t of targets) {
       const tt = totals[t];
@@ -576,6 +610,12 @@ async function main(): Promise<void> {
       `p50 ${signed(lat[t].p50 - lat.direct.p50)}  p99 ${signed(lat[t].p99 - lat.direct.p99)}`;
     console.log(
       `  added over direct: vireo ${added('vireo')};  nginx ${added('nginx')};  bare node:http ${added('bare')}`,
+    );
+    // The generator's warm-up before each phase is in the CPU too.
+    const latencyCpu = (t: Target) =>
+      `${(totals[t].latencyCpuMicros / (totals[t].sent + (ROUNDS * RATE * WARMUP_MS) / 1000)).toFixed(1)} µs`;
+    console.log(
+      `  CPU per request at ${RATE} req/s: vireo ${latencyCpu('vireo')}, bare node:http proxy ${latencyCpu('bare')}, nginx worker ${latencyCpu('nginx')}`,
     );
     console.log(
       `throughput, closed loop with ${CONCURRENCY} connections, ${ROUNDS} x ${PHASE_MS / 1000} s per target (req/s):`,

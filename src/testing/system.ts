@@ -11,6 +11,9 @@ const which = (command: string): string | undefined => {
   return r.status === 0 && path ? path : undefined;
 };
 
+/** Whether `command` is on PATH (nothing is installed). */
+export const commandExists = (command: string): boolean => which(command) !== undefined;
+
 /** The path of `command`, installing Debian package `pkg` first if needed; throws saying why it cannot. */
 export function ensureCommand(command: string, pkg: string): string {
   const found = which(command);

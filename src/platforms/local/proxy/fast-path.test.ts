@@ -17,7 +17,7 @@ afterEach(async () => {
 /** A raw upstream: `onRequest` gets each request head (and body when Content-Length says) and the socket. */
 async function rawUpstream(
   onRequest: (req: { head: string; body: string }, socket: net.Socket, nth: number) => void,
-): Promise<{ port: number; connections: () => number; requests: string[] }> {
+): Promise<{ port: number; connections: () => number; open: () => number; requests: string[] }> {
   let connections = 0;
   const requests: string[] = [];
   const sockets = new Set<net.Socket>();
@@ -51,7 +51,12 @@ async function rawUpstream(
         server.close(() => r());
       }),
   );
-  return { port: (server.address() as AddressInfo).port, connections: () => connections, requests };
+  return {
+    port: (server.address() as AddressInfo).port,
+    connections: () => connections,
+    open: () => sockets.size,
+    requests,
+  };
 }
 
 /** A node:http upstream answering `path body-length` with what it received. */
@@ -478,6 +483,41 @@ describe('fast path: connections', () => {
       await c.closedByPeer();
     }
     expect(up.connections()).toBe(1);
+  });
+
+  it('closes upstream connections idle for upstreamIdleMs (one sweep timer), and opens a new one after', async () => {
+    let open = 0;
+    const up = await rawUpstream((_r, s) => {
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    });
+    const p = await proxyTo(up.port, { upstreamIdleMs: 150 });
+    const c = new RawClient(p.port);
+    expect((await c.send(get('/')).answer()).body).toBe('ok');
+    open = up.connections();
+    expect(open).toBe(1);
+    // Still pooled just after the answer: the next request reuses it.
+    expect((await c.send(get('/')).answer()).body).toBe('ok');
+    expect(up.connections()).toBe(1);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(up.open()).toBe(0);
+    expect((await c.send(get('/')).answer()).body).toBe('ok');
+    expect(up.connections()).toBe(2);
+  });
+
+  it('the upstream timeout counts from each request on a kept-alive connection, not from the first', async () => {
+    const up = await rawUpstream((_r, s, nth) => {
+      if (nth === 0) s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'); // the second gets no answer
+    });
+    const p = await proxyTo(up.port, { timeoutMs: 300 });
+    const c = new RawClient(p.port);
+    expect((await c.send(get('/')).answer()).body).toBe('ok');
+    await new Promise((r) => setTimeout(r, 200));
+    const sent = performance.now();
+    const a = await c.send(get('/')).answer();
+    const waited = performance.now() - sent;
+    expect(a.status).toBe(504);
+    expect(waited).toBeGreaterThanOrEqual(280);
+    expect(waited).toBeLessThan(2000);
   });
 
   it('counts a client that leaves before the answer as 499 and drops the upstream request', async () => {

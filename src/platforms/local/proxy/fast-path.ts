@@ -35,13 +35,21 @@ export interface FastPathHost {
   mirror(b: CompiledBackend, head: RequestHead, body: Buffer | undefined): void;
   /** The connection leaves the fast path; `pending` are bytes read but not handled. */
   handoff(socket: net.Socket, pending: Buffer | undefined): void;
+  /** How long an idle upstream connection is kept (default 3.5 s). */
+  upstreamIdleMs?: number | undefined;
 }
 
 const MAX_HEAD = 16 * 1024; // node:http's default limit; larger heads go to it for its 431
 const MAX_RESPONSE_HEAD = 64 * 1024;
 const KEEP_ALIVE_MS = 5_000; // node:http's keepAliveTimeout
 const HEADERS_TIMEOUT_MS = 60_000; // node:http's headersTimeout
-const UPSTREAM_IDLE_MS = 4_000; // below node's 5 s server keep-alive, so idle sockets rarely die under us
+/** Below node's 5 s server keep-alive (with the sweep's lag), so idle sockets rarely die under us. */
+const UPSTREAM_IDLE_MS = 3_500;
+
+/** `takeBody`: the answer's framing broke. */
+const CUT = -1;
+/** Heads and bodies up to this size are copied into one buffer for one write; larger ones are corked. */
+const COALESCE_MAX = 16 * 1024;
 
 const RETRYABLE = new Set([
   'ECONNREFUSED',
@@ -80,26 +88,27 @@ class UpstreamConn {
       gone();
     });
     socket.on('drain', () => this.owner?.upstreamDrained());
-    socket.on('timeout', () => {
-      if (!this.owner) socket.destroy();
-    });
   }
 }
 
-/** Idle keep-alive connections per upstream address, most recently used first. */
+/**
+ * Idle keep-alive connections per upstream address, most recently used first. Idle ones are closed
+ * after `idleMs` by one sweep timer, not a timer per socket: two timer changes per request cost more
+ * than the sweep.
+ */
 export class UpstreamPool {
   private readonly idle = new Map<string, UpstreamConn[]>();
   private readonly all = new Set<UpstreamConn>();
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(private readonly idleMs = UPSTREAM_IDLE_MS) {}
 
   acquire(u: Upstream, fresh: boolean): UpstreamConn {
     const key = `${u.host}:${u.port}`;
     if (!fresh) {
       const list = this.idle.get(key);
       const c = list?.pop();
-      if (c) {
-        c.socket.setTimeout(0);
-        return c;
-      }
+      if (c) return c;
     }
     const socket = net.connect({ host: u.host, port: u.port, noDelay: true });
     const c = new UpstreamConn(socket, this, key);
@@ -111,7 +120,8 @@ export class UpstreamPool {
     c.owner = undefined;
     if (c.socket.destroyed) return;
     c.used = true;
-    c.socket.setTimeout(UPSTREAM_IDLE_MS);
+    c.idleSince = performance.now();
+    this.sweeper ??= setInterval(() => this.sweep(), Math.max(10, this.idleMs / 8)).unref();
     let list = this.idle.get(c.key);
     if (!list) {
       list = [];
@@ -127,7 +137,25 @@ export class UpstreamPool {
     if (list && i >= 0) list.splice(i, 1);
   }
 
+  /** Closes connections idle for `idleMs` or more (oldest first in each list), and stops when none is idle. */
+  private sweep(): void {
+    const now = performance.now();
+    let idle = 0;
+    for (const list of this.idle.values()) {
+      while (list.length > 0 && now - (list[0] as UpstreamConn).idleSince >= this.idleMs) {
+        (list.shift() as UpstreamConn).socket.destroy();
+      }
+      idle += list.length;
+    }
+    if (idle === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  }
+
   destroyAll(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
     for (const c of this.all) c.socket.destroy();
     this.all.clear();
     this.idle.clear();
@@ -137,7 +165,6 @@ export class UpstreamPool {
 /** One request and its answer on the fast path. */
 class Exchange {
   private up: UpstreamConn | undefined;
-  private timer: NodeJS.Timeout | undefined;
   /** 'waiting': for the answer head; 'relaying': its body; 'done'. */
   private state: 'waiting' | 'relaying' | 'done' = 'waiting';
   private headBuf: Buffer | undefined;
@@ -165,7 +192,7 @@ class Exchange {
       this.answerSelf(503, 'no backend\n');
       return;
     }
-    this.timer = setTimeout(() => this.timedOut(), this.host.timeoutMs);
+    this.conn.armTimeout();
     this.attempt(this.host.nextIndex(b), false);
   }
 
@@ -217,62 +244,68 @@ class Exchange {
         else if (buf.length > end + 4) this.upstreamData(up, buf.subarray(end + 4));
         return;
       }
-      clearTimeout(this.timer);
       this.state = 'relaying';
       this.status = h.status;
       this.reusable = h.reusable;
       this.framing = h.framing.kind;
       if (h.framing.kind === 'length') this.remaining = h.framing.length;
       if (h.framing.kind === 'chunked') this.chunked = new ChunkedScanner();
-      // Head and the first body bytes in one write (one syscall: on loopback the write carries most of the cost).
-      this.conn.cork();
-      this.conn.writeHead(h.clientHead, h.framing.kind === 'close');
-      this.body_(buf.subarray(end + 4));
-      this.conn.uncork();
+      // Head and the first body bytes in one write of one buffer: one syscall (on loopback the write
+      // carries most of the cost), and a plain write costs less in node than a corked writev.
+      const rest = buf.subarray(end + 4);
+      const take = this.takeBody(rest);
+      if (take === CUT) return;
+      if (!this.conn.writeHeadAndBody(h.clientHead, h.framing.kind === 'close', rest, take)) {
+        this.up?.socket.pause();
+      }
+      if (this.bodyDone) this.endBody(take, rest.length);
       return;
     }
-    this.body_(chunk);
-  }
-
-  /** Relays body bytes of the answer; finishes at its end. */
-  private body_(chunk: Buffer): void {
-    let take = chunk.length;
-    let finished = false;
-    switch (this.framing) {
-      case 'none':
-        take = 0;
-        finished = true;
-        break;
-      case 'length':
-        take = Math.min(take, this.remaining);
-        this.remaining -= take;
-        finished = this.remaining === 0;
-        break;
-      case 'chunked': {
-        const end = (this.chunked as ChunkedScanner).feed(chunk);
-        if (end === -2) {
-          // Part of the answer has gone out: all that is left is to cut the connection.
-          this.conn.destroy();
-          this.up?.socket.destroy();
-          return;
-        }
-        if (end >= 0) {
-          take = end;
-          finished = true;
-        }
-        break;
-      }
-      case 'close':
-        break;
-    }
+    const take = this.takeBody(chunk);
+    if (take === CUT) return;
     if (take > 0 && !this.conn.write(take === chunk.length ? chunk : chunk.subarray(0, take))) {
       this.up?.socket.pause();
     }
-    if (finished) {
-      // Bytes past the answer's end: the upstream broke framing, so its connection is not reused.
-      if (take < chunk.length) this.reusable = false;
-      this.finish(true);
+    if (this.bodyDone) this.endBody(take, chunk.length);
+  }
+
+  /** Set by `takeBody`: the answer's body ends within the chunk it was given. */
+  private bodyDone = false;
+
+  /**
+   * How many bytes of `chunk` belong to the answer's body (`bodyDone` set when it ends there), or CUT
+   * when its framing broke; part of the answer has gone out, so both connections are cut.
+   */
+  private takeBody(chunk: Buffer): number {
+    switch (this.framing) {
+      case 'none':
+        this.bodyDone = true;
+        return 0;
+      case 'length': {
+        const take = Math.min(chunk.length, this.remaining);
+        this.remaining -= take;
+        this.bodyDone = this.remaining === 0;
+        return take;
+      }
+      case 'chunked': {
+        const end = (this.chunked as ChunkedScanner).feed(chunk);
+        if (end === -2) {
+          this.conn.destroy();
+          this.up?.socket.destroy();
+          return CUT;
+        }
+        this.bodyDone = end >= 0;
+        return end >= 0 ? end : chunk.length;
+      }
+      case 'close':
+        return chunk.length;
     }
+  }
+
+  private endBody(taken: number, chunkLength: number): void {
+    // Bytes past the answer's end: the upstream broke framing, so its connection is not reused.
+    if (taken < chunkLength) this.reusable = false;
+    this.finish(true);
   }
 
   upstreamDrained(): void {}
@@ -307,7 +340,8 @@ class Exchange {
     this.answerSelf(502, 'bad gateway\n');
   }
 
-  private timedOut(): void {
+  /** No answer head within the timeout (the client connection's timer, armed at `begin`). */
+  timedOut(): void {
     if (this.state !== 'waiting') return;
     this.up?.socket.destroy();
     this.up = undefined;
@@ -317,7 +351,6 @@ class Exchange {
   private answerSelf(code: number, text: string): void {
     this.status = code;
     this.state = 'relaying';
-    clearTimeout(this.timer);
     const close = this.head.close || this.host.closing();
     this.conn.writeHead(selfAnswer(code, text, close), close);
     this.finish(false);
@@ -327,7 +360,6 @@ class Exchange {
   private finish(upstreamDone: boolean): void {
     if (this.state === 'done') return;
     this.state = 'done';
-    clearTimeout(this.timer);
     const up = this.up;
     this.up = undefined;
     if (up) {
@@ -346,7 +378,6 @@ class Exchange {
     if (this.state === 'done') return;
     if (this.state === 'waiting') this.status = 499;
     this.state = 'done';
-    clearTimeout(this.timer);
     const up = this.up;
     this.up = undefined;
     if (up) {
@@ -366,6 +397,12 @@ class ClientConn {
   private ended = false;
   private headStart = 0;
   private handedOff = false;
+  /**
+   * The upstream timeout of the exchange in flight: one timer per connection, re-armed (`refresh`,
+   * no allocation) as each exchange begins. It may fire after its exchange got its answer; it only
+   * acts on an exchange still waiting, which is then the one it was armed for.
+   */
+  private timer: NodeJS.Timeout | undefined;
   private readonly remote: string | undefined;
 
   constructor(
@@ -413,6 +450,7 @@ class ClientConn {
   };
   private readonly onClose = (): void => {
     this.conns.delete(this);
+    clearTimeout(this.timer);
     if (this.handedOff) return;
     const c = this.current;
     this.current = undefined;
@@ -469,9 +507,34 @@ class ClientConn {
     ex.begin();
   }
 
+  armTimeout(): void {
+    if (this.timer) this.timer.refresh();
+    else this.timer = setTimeout(this.onExchangeTimeout, this.host.timeoutMs).unref();
+  }
+  private readonly onExchangeTimeout = (): void => this.current?.timedOut();
+
   writeHead(head: string, closeAfter: boolean): void {
     if (closeAfter || this.host.closing()) this.closeAfter = true;
     if (!this.socket.destroyed) this.socket.write(head, 'latin1');
+  }
+
+  /** The answer's head and the first `take` bytes of `body`; false when the socket asks to wait. */
+  writeHeadAndBody(head: string, closeAfter: boolean, body: Buffer, take: number): boolean {
+    if (closeAfter || this.host.closing()) this.closeAfter = true;
+    if (this.socket.destroyed) return true;
+    if (take === 0) return this.socket.write(head, 'latin1');
+    const piece = take === body.length ? body : body.subarray(0, take);
+    if (head.length + take > COALESCE_MAX) {
+      this.socket.cork();
+      this.socket.write(head, 'latin1');
+      const ok = this.socket.write(piece);
+      this.socket.uncork();
+      return ok;
+    }
+    const out = Buffer.allocUnsafe(head.length + take);
+    out.write(head, 0, 'latin1');
+    piece.copy(out, head.length);
+    return this.socket.write(out);
   }
 
   write(chunk: Buffer): boolean {
@@ -509,6 +572,7 @@ class ClientConn {
 
   private handoff(): void {
     this.handedOff = true;
+    clearTimeout(this.timer);
     this.conns.delete(this);
     const s = this.socket;
     s.setTimeout(0);
@@ -533,7 +597,7 @@ export interface FastPath {
 }
 
 export function createFastPath(host: FastPathHost): FastPath {
-  const pool = new UpstreamPool();
+  const pool = new UpstreamPool(host.upstreamIdleMs);
   const conns = new Set<ClientConn>();
   return {
     accept: (socket) => {

@@ -24,16 +24,56 @@ export const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/*
+ * The parsers below run twice per proxied request, so they scan by char code and cut strings only
+ * where a value is kept (no split, no regex, no per-line closure); http1.test.ts checks them against
+ * plain reference versions on random heads.
+ */
+
+/** Token characters (RFC 9110 5.6.2) by char code. */
+const TOKEN_CHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~") TOKEN_CHAR[c.charCodeAt(0)] = 1;
+for (let c = 0x30; c <= 0x39; c++) TOKEN_CHAR[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) TOKEN_CHAR[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) TOKEN_CHAR[c] = 1;
+
+function isToken(text: string, from: number, to: number): boolean {
+  if (from >= to) return false;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || TOKEN_CHAR[c] === 0) return false;
+  }
+  return true;
+}
+
 /** Field values and reason phrases: HTAB, SP, visible ASCII and obs-text; other controls (NUL, CR, LF...) are out. */
-function hasControl(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
+function hasControl(text: string, from = 0, to = text.length): boolean {
+  for (let i = from; i < to; i++) {
     const c = text.charCodeAt(i);
     if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true;
   }
   return false;
 }
-const TARGET = /^[\x21-\x7e]+$/;
+
+/** A request target: visible ASCII only. */
+function isTarget(text: string, from: number, to: number): boolean {
+  if (from >= to) return false;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+/** 1 to 15 decimal digits (a Content-Length as the fast path accepts it). */
+function isLength(value: string): boolean {
+  if (value.length === 0 || value.length > 15) return false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
 
 export interface HeaderLine {
   /** Lower-cased name. */
@@ -58,18 +98,16 @@ export interface RequestHead {
 
 export type RequestParse = { ok: true; head: RequestHead } | { ok: false; handoff: string };
 
-function splitLine(line: string): { name: string; value: string } | undefined {
+/** A header line split in place: name (lower-cased) and value (OWS trimmed), or undefined when it is not a valid field line. */
+function splitLine(line: string): HeaderLine | undefined {
   const colon = line.indexOf(':');
-  if (colon <= 0) return undefined;
-  const name = line.slice(0, colon);
-  if (!TOKEN.test(name)) return undefined;
+  if (colon <= 0 || !isToken(line, 0, colon)) return undefined;
   let from = colon + 1;
   let to = line.length;
   while (from < to && (line.charCodeAt(from) === 0x20 || line.charCodeAt(from) === 0x09)) from++;
   while (to > from && (line.charCodeAt(to - 1) === 0x20 || line.charCodeAt(to - 1) === 0x09)) to--;
-  const value = line.slice(from, to);
-  if (hasControl(value)) return undefined;
-  return { name: name.toLowerCase(), value };
+  if (hasControl(line, from, to)) return undefined;
+  return { name: line.slice(0, colon).toLowerCase(), value: line.slice(from, to), raw: line };
 }
 
 function withToken(set: Set<string> | undefined, token: string): Set<string> {
@@ -78,66 +116,81 @@ function withToken(set: Set<string> | undefined, token: string): Set<string> {
   return out;
 }
 
-/** Comma-separated list tokens, lower-cased. */
-const listTokens = (value: string): string[] =>
-  value
+/** Comma-separated list tokens, lower-cased (the one-token case without building lists). */
+const listTokens = (value: string): string[] => {
+  if (!value.includes(',')) {
+    const t = value.trim().toLowerCase();
+    return t === '' ? [] : [t];
+  }
+  return value
     .split(',')
     .map((t) => t.trim().toLowerCase())
     .filter((t) => t !== '');
+};
+
+const requestHandoff = (handoff: string): RequestParse => ({ ok: false, handoff });
 
 /** `text`: the head without its final CRLFCRLF. `maxBody`: larger Content-Lengths are handed off. */
 export function parseRequestHead(text: string, maxBody: number): RequestParse {
-  const no = (handoff: string): RequestParse => ({ ok: false, handoff });
-  const lines = text.split('\r\n');
-  const first = lines[0] ?? '';
-  const sp1 = first.indexOf(' ');
-  const sp2 = first.indexOf(' ', sp1 + 1);
-  if (sp1 <= 0 || sp2 < 0) return no('request line');
-  const method = first.slice(0, sp1);
-  const target = first.slice(sp1 + 1, sp2);
-  if (first.slice(sp2 + 1) !== 'HTTP/1.1') return no('not HTTP/1.1');
-  if (!TOKEN.test(method) || !TARGET.test(target)) return no('request line');
-  const out: HeaderLine[] = [];
+  let eol = text.indexOf('\r\n');
+  const firstEnd = eol < 0 ? text.length : eol;
+  const sp1 = text.indexOf(' ');
+  const sp2 = sp1 < 0 ? -1 : text.indexOf(' ', sp1 + 1);
+  if (sp1 <= 0 || sp2 < 0 || sp2 >= firstEnd) return requestHandoff('request line');
+  if (firstEnd - sp2 !== 9 || !text.startsWith('HTTP/1.1', sp2 + 1)) return requestHandoff('not HTTP/1.1');
+  if (!isToken(text, 0, sp1) || !isTarget(text, sp1 + 1, sp2)) return requestHandoff('request line');
+  const lines: HeaderLine[] = [];
   const headers: Record<string, string> = Object.create(null);
   let contentLength = -1;
   let hosts = 0;
   let close = false;
   let listed: Set<string> | undefined;
-  for (let i = 1; i < lines.length; i++) {
-    const raw = lines[i] as string;
-    if (raw === '' || raw[0] === ' ' || raw[0] === '\t') return no('empty line or obs-fold');
-    const split = splitLine(raw);
-    if (!split) return no('header line');
-    const { name, value } = split;
+  while (eol >= 0) {
+    const from = eol + 2;
+    eol = text.indexOf('\r\n', from);
+    const raw = text.slice(from, eol < 0 ? text.length : eol);
+    const c0 = raw.charCodeAt(0);
+    if (raw === '' || c0 === 0x20 || c0 === 0x09) return requestHandoff('empty line or obs-fold');
+    const line = splitLine(raw);
+    if (!line) return requestHandoff('header line');
+    const { name, value } = line;
     switch (name) {
       case 'transfer-encoding':
       case 'upgrade':
       case 'expect':
-        return no(name);
+        return requestHandoff(name);
       case 'host':
         hosts++;
         break;
       case 'content-length':
-        if (contentLength >= 0 || !/^\d{1,15}$/.test(value)) return no('content-length');
+        if (contentLength >= 0 || !isLength(value)) return requestHandoff('content-length');
         contentLength = Number(value);
-        if (contentLength > maxBody) return no('large body');
+        if (contentLength > maxBody) return requestHandoff('large body');
         break;
       case 'connection':
         for (const token of listTokens(value)) {
           if (token === 'close') close = true;
-          else if (token === 'upgrade') return no('connection: upgrade');
+          else if (token === 'upgrade') return requestHandoff('connection: upgrade');
           else if (!HOP_BY_HOP.has(token)) listed = withToken(listed, token);
         }
         break;
     }
     const prior = headers[name];
     headers[name] = prior === undefined ? value : `${prior}${name === 'cookie' ? '; ' : ', '}${value}`;
-    out.push({ name, value, raw });
+    lines.push(line);
   }
-  if (hosts !== 1) return no('host');
+  if (hosts !== 1) return requestHandoff('host');
   return {
     ok: true,
-    head: { method, target, lines: out, headers, contentLength: Math.max(0, contentLength), close, listed },
+    head: {
+      method: text.slice(0, sp1),
+      target: text.slice(sp1 + 1, sp2),
+      lines,
+      headers,
+      contentLength: Math.max(0, contentLength),
+      close,
+      listed,
+    },
   };
 }
 
@@ -177,34 +230,58 @@ export interface ResponseHead {
 
 export type ResponseParse = { ok: true; head: ResponseHead } | { ok: false; error: string };
 
+const badResponse = (error: string): ResponseParse => ({ ok: false, error });
+const NO_BODY: Framing = { kind: 'none' };
+const CHUNKED: Framing = { kind: 'chunked' };
+const UNTIL_CLOSE: Framing = { kind: 'close' };
+
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+
 /**
  * `text`: the response head without its final CRLFCRLF. `noBody`: the request was HEAD. `close`: ask the
  * client to close after this answer (the proxy drains, or the client asked).
  */
 export function parseResponseHead(text: string, noBody: boolean, close: boolean): ResponseParse {
-  const bad = (error: string): ResponseParse => ({ ok: false, error });
-  const lines = text.split('\r\n');
-  const first = lines[0] ?? '';
-  const m = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(first);
-  if (!m || hasControl(m[3] ?? '')) return bad('status line');
-  const http10 = m[1] === '0';
-  const status = Number(m[2]);
+  let eol = text.indexOf('\r\n');
+  const firstEnd = eol < 0 ? text.length : eol;
+  // HTTP/1.x SP 3DIGIT [SP reason]
+  const minor = text.charCodeAt(7);
+  if (
+    firstEnd < 12 ||
+    !text.startsWith('HTTP/1.', 0) ||
+    (minor !== 0x30 && minor !== 0x31) ||
+    text.charCodeAt(8) !== 0x20 ||
+    !isDigit(text.charCodeAt(9)) ||
+    !isDigit(text.charCodeAt(10)) ||
+    !isDigit(text.charCodeAt(11)) ||
+    (firstEnd > 12 && text.charCodeAt(12) !== 0x20) ||
+    hasControl(text, 13, firstEnd)
+  )
+    return badResponse('status line');
+  const http10 = minor === 0x30;
+  const status = Number(text.slice(9, 12));
   let contentLength = -1;
   let chunked = false;
   let transferEncoding = false;
   let upstreamClose = http10;
   let listed: Set<string> | undefined;
-  const kept: HeaderLine[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const raw = lines[i] as string;
-    if (raw === '' || raw[0] === ' ' || raw[0] === '\t') return bad('obs-fold');
-    const split = splitLine(raw);
-    if (!split) return bad('header line');
-    const { name, value } = split;
+  // The head for the client, built as the lines go by; Transfer-Encoding and Trailer wait in `framingLines`
+  // until the framing is known (they stay only with chunked framing, which is relayed as is).
+  let head = `HTTP/1.1 ${text.slice(9, firstEnd)}\r\n`;
+  let framingLines = false;
+  while (eol >= 0) {
+    const from = eol + 2;
+    eol = text.indexOf('\r\n', from);
+    const raw = text.slice(from, eol < 0 ? text.length : eol);
+    const c0 = raw.charCodeAt(0);
+    if (raw === '' || c0 === 0x20 || c0 === 0x09) return badResponse('obs-fold');
+    const line = splitLine(raw);
+    if (!line) return badResponse('header line');
+    const { name, value } = line;
     if (name === 'content-length') {
-      if (!/^\d{1,15}$/.test(value)) return bad('content-length');
+      if (!isLength(value)) return badResponse('content-length');
       const n = Number(value);
-      if (contentLength >= 0 && contentLength !== n) return bad('two content-lengths');
+      if (contentLength >= 0 && contentLength !== n) return badResponse('two content-lengths');
       contentLength = n;
     } else if (name === 'transfer-encoding') {
       transferEncoding = true;
@@ -217,34 +294,50 @@ export function parseResponseHead(text: string, noBody: boolean, close: boolean)
         } else if (!HOP_BY_HOP.has(token)) listed = withToken(listed, token);
       }
     }
-    kept.push({ name, value, raw });
+    if (name === 'transfer-encoding' || name === 'trailer') framingLines = true;
+    else if (!HOP_BY_HOP.has(name)) head += `${raw}\r\n`;
   }
-  if (transferEncoding && contentLength >= 0) return bad('content-length with transfer-encoding');
+  if (transferEncoding && contentLength >= 0) return badResponse('content-length with transfer-encoding');
   let framing: Framing;
-  if (noBody || status === 204 || status === 304 || (status >= 100 && status < 200))
-    framing = { kind: 'none' };
-  else if (chunked) framing = { kind: 'chunked' };
+  if (noBody || status === 204 || status === 304 || (status >= 100 && status < 200)) framing = NO_BODY;
+  else if (chunked) framing = CHUNKED;
   else if (!transferEncoding && contentLength >= 0) framing = { kind: 'length', length: contentLength };
-  else framing = { kind: 'close' };
-  const clientClose = close || framing.kind === 'close';
-  let head = `HTTP/1.1 ${first.slice(9)}\r\n`;
-  for (const line of kept) {
-    // Chunked framing passes through byte for byte, so its Transfer-Encoding (and Trailer) stay.
-    const framingHeader =
-      framing.kind === 'chunked' && (line.name === 'transfer-encoding' || line.name === 'trailer');
-    if (!framingHeader && (HOP_BY_HOP.has(line.name) || listed?.has(line.name))) continue;
-    head += `${line.raw}\r\n`;
-  }
-  if (clientClose) head += 'connection: close\r\n';
+  else framing = UNTIL_CLOSE;
+  // Connection may list names of lines before it, and chunked framing keeps its lines: rare, so the
+  // head is built again from the (now known valid) lines.
+  if (listed || (framingLines && framing === CHUNKED))
+    head = rebuildClientHead(text, firstEnd, framing, listed);
+  if (close || framing === UNTIL_CLOSE) head += 'connection: close\r\n';
   return {
     ok: true,
     head: {
       status,
       framing,
       clientHead: `${head}\r\n`,
-      reusable: !upstreamClose && framing.kind !== 'close',
+      reusable: !upstreamClose && framing !== UNTIL_CLOSE,
     },
   };
+}
+
+/** The client's head from a valid response head, dropping hop-by-hop and `listed` lines (chunked framing keeps its own). */
+function rebuildClientHead(
+  text: string,
+  firstEnd: number,
+  framing: Framing,
+  listed: Set<string> | undefined,
+): string {
+  let head = `HTTP/1.1 ${text.slice(9, firstEnd)}\r\n`;
+  let eol = firstEnd < text.length ? firstEnd : -1;
+  while (eol >= 0) {
+    const from = eol + 2;
+    eol = text.indexOf('\r\n', from);
+    const raw = text.slice(from, eol < 0 ? text.length : eol);
+    const name = raw.slice(0, raw.indexOf(':')).toLowerCase();
+    const framingHeader = framing === CHUNKED && (name === 'transfer-encoding' || name === 'trailer');
+    if (!framingHeader && (HOP_BY_HOP.has(name) || listed?.has(name))) continue;
+    head += `${raw}\r\n`;
+  }
+  return head;
 }
 
 /**

@@ -48,6 +48,8 @@ export interface ProxyOptions {
   random?: () => number;
   /** Request bodies up to this size (with Content-Length) are buffered, so they can be retried and mirrored. */
   maxBufferedBody?: number;
+  /** How long an idle keep-alive connection to an upstream is kept (fast path). Default 3.5 s. */
+  upstreamIdleMs?: number;
 }
 
 export interface CloseResult {
@@ -393,6 +395,7 @@ export async function startProxy(options: ProxyOptions): Promise<VireoProxy> {
       if (pending) socket.unshift(pending);
       server.emit('connection', socket);
     },
+    upstreamIdleMs: options.upstreamIdleMs,
   });
   const listener = net.createServer(
     // allowHalfOpen: a client that half-closes after its requests still gets its answers.
