@@ -461,6 +461,16 @@ export function registerLocal(program: Command, io: Io, setCode: (n: number) => 
             ...(log ? { log } : {}),
             ...(pause !== undefined ? { pauseSeconds: pause } : {}),
           });
+          if (r.ok)
+            io.out(
+              [
+                '',
+                'What to try next: `npx vireo demo` keeps rollouts-demo running at blue with a steady load and',
+                'the dashboard on http://127.0.0.1:3100, and prints the commands to release, watch, promote,',
+                'abort and undo by hand (`vireo set image`, `vireo get rollout --watch`, `vireo promote`, ...).',
+                '',
+              ].join('\n'),
+            );
           return setCode(r.ok ? ExitCode.ok : ExitCode.findings);
         }
         const port = Number(o.port);
