@@ -98,7 +98,17 @@ export interface RequestHead {
 
 export type RequestParse = { ok: true; head: RequestHead } | { ok: false; handoff: string };
 
-/** A header line split in place: name (lower-cased) and value (OWS trimmed), or undefined when it is not a valid field line. */
+/** Why a line is not a field line: empty or a continuation (obs-fold), or malformed. */
+type NotALine = 'empty line or obs-fold' | 'header line';
+
+/** The line from `from` to `to` of a head, split into name (lower-cased) and value (OWS trimmed). */
+function fieldLine(text: string, from: number, to: number): HeaderLine | NotALine {
+  const line = text.slice(from, to);
+  const c0 = line.charCodeAt(0);
+  if (line === '' || c0 === 0x20 || c0 === 0x09) return 'empty line or obs-fold';
+  return splitLine(line) ?? 'header line';
+}
+
 function splitLine(line: string): HeaderLine | undefined {
   const colon = line.indexOf(':');
   if (colon <= 0 || !isToken(line, 0, colon)) return undefined;
@@ -148,11 +158,8 @@ export function parseRequestHead(text: string, maxBody: number): RequestParse {
   while (eol >= 0) {
     const from = eol + 2;
     eol = text.indexOf('\r\n', from);
-    const raw = text.slice(from, eol < 0 ? text.length : eol);
-    const c0 = raw.charCodeAt(0);
-    if (raw === '' || c0 === 0x20 || c0 === 0x09) return requestHandoff('empty line or obs-fold');
-    const line = splitLine(raw);
-    if (!line) return requestHandoff('header line');
+    const line = fieldLine(text, from, eol < 0 ? text.length : eol);
+    if (typeof line === 'string') return requestHandoff(line);
     const { name, value } = line;
     switch (name) {
       case 'transfer-encoding':
@@ -272,12 +279,9 @@ export function parseResponseHead(text: string, noBody: boolean, close: boolean)
   while (eol >= 0) {
     const from = eol + 2;
     eol = text.indexOf('\r\n', from);
-    const raw = text.slice(from, eol < 0 ? text.length : eol);
-    const c0 = raw.charCodeAt(0);
-    if (raw === '' || c0 === 0x20 || c0 === 0x09) return badResponse('obs-fold');
-    const line = splitLine(raw);
-    if (!line) return badResponse('header line');
-    const { name, value } = line;
+    const line = fieldLine(text, from, eol < 0 ? text.length : eol);
+    if (typeof line === 'string') return badResponse(line === 'header line' ? line : 'obs-fold');
+    const { name, raw, value } = line;
     if (name === 'content-length') {
       if (!isLength(value)) return badResponse('content-length');
       const n = Number(value);
