@@ -357,7 +357,8 @@ describe.skipIf(!hasShared)('the controller on a real control plane', () => {
         return r?.status?.conditions?.some((c) => c.type === 'InvalidSpec') ? r : undefined;
       });
       expect(r.status?.phase).toBe('Degraded');
-      expect(r.status?.message).toMatch(/^InvalidSpec: .*setWeight/);
+      // Argo's wording: `The Rollout "<name>" is invalid: <field error>`, in the condition and the message.
+      expect(r.status?.message).toMatch(/^InvalidSpec: The Rollout "broken" is invalid: .*setWeight/);
       const rs = await client.list(RESOURCES.replicaSets, 'default', { labelSelector: 'app=broken' });
       expect(rs.items).toHaveLength(0);
       const events = await client.list(RESOURCES.events, 'default', {

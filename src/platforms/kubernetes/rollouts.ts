@@ -59,6 +59,7 @@ import { matchingReplicaSetHash } from './template-match.js';
 import {
   type DeploymentJson,
   deploymentReplicasWanted,
+  invalidRolloutMessage,
   resolveWorkloadRef,
   WORKLOAD_GENERATION_ANNOTATION,
   type WorkloadResolution,
@@ -237,14 +238,19 @@ export class RolloutReconciler {
     return { ...(requeue !== undefined ? { requeueAfterMs: requeue } : {}), transition: res.transition };
   }
 
-  /** Why the spec is invalid (Argo's InvalidSpec), or undefined. */
+  /** Why the spec is invalid, worded as Argo's InvalidSpec message, or undefined. */
   private invalidReason(rollout: Rollout & KubeJson, workload: WorkloadResolution): string | undefined {
+    if (workload.kind === 'invalid') return workload.message;
+    const why = this.specProblem(rollout, workload);
+    return why === undefined ? undefined : invalidRolloutMessage(rollout, why);
+  }
+
+  private specProblem(rollout: Rollout & KubeJson, workload: WorkloadResolution): string | undefined {
     const d = firstError(checkObject(rolloutKind, rollout as never));
     if (d) return describe(d);
     const { unsupported } = routerFor(rollout);
     if (unsupported)
       return `spec.strategy.canary.trafficRouting: ${unsupported} is not a router Vireo drives on Kubernetes yet (nginx, traefik are)`;
-    if (workload.kind === 'invalid') return workload.message;
     if (workload.kind === 'resolved') {
       // The Deployment's template must make sense as the Rollout's (its labels match the selector,
       // ...): the same rules, on the Rollout as the engine will see it.

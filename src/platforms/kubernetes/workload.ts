@@ -30,10 +30,13 @@ export type WorkloadResolution =
   /** Argo's InvalidSpec condition message. */
   | { kind: 'invalid'; message: string };
 
-/** Argo's wrapping of a reference it cannot resolve (`createInvalidRolloutCondition`). */
+/** Argo's wording of every InvalidSpec condition message (`createInvalidRolloutCondition`). */
+export const invalidRolloutMessage = (rollout: Rollout, why: string): string =>
+  `The Rollout "${rollout.metadata?.name ?? ''}" is invalid: ${why}`;
+
 const invalid = (rollout: Rollout, why: string): WorkloadResolution => ({
   kind: 'invalid',
-  message: `The Rollout "${rollout.metadata?.name ?? ''}" is invalid: ${why}`,
+  message: invalidRolloutMessage(rollout, why),
 });
 
 /**
