@@ -90,15 +90,21 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
+const IDLE_SOCKET_MS = 4_000;
+
 /** Run the load and report what happened; throws only for invalid options. */
 export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const url = validateLoadOptions(o);
   const secure = url.protocol === 'https:';
   const method = (o.method ?? 'GET').toUpperCase();
   const keepAlive = o.keepAlive ?? true;
+  // Idle sockets are closed after 4 s, or a second before the server's announced keep-alive timeout
+  // (node's Agent lowers `timeout` to the hint), so a request is never sent on a socket the server is
+  // closing for idleness (node:http and Vireo's proxy close after 5 s): that race resets the request.
+  const agentOptions = { keepAlive, maxSockets: o.concurrency, timeout: IDLE_SOCKET_MS };
   const agent = secure
-    ? new https.Agent({ keepAlive, maxSockets: o.concurrency, rejectUnauthorized: !o.insecure })
-    : new http.Agent({ keepAlive, maxSockets: o.concurrency });
+    ? new https.Agent({ ...agentOptions, rejectUnauthorized: !o.insecure })
+    : new http.Agent(agentOptions);
   const request = secure ? https.request : http.request;
   const body = o.body === undefined ? undefined : Buffer.from(o.body);
   const headers: Record<string, string | number> = { ...o.headers };

@@ -485,6 +485,31 @@ describe('fast path: connections', () => {
     expect(up.connections()).toBe(1);
   });
 
+  it("tells clients its keep-alive timeout, as node:http does, and node's http.Agent takes the hint", async () => {
+    const up = await rawUpstream((_r, s) =>
+      s.write('HTTP/1.1 200 OK\r\nKeep-Alive: timeout=60\r\nContent-Length: 2\r\n\r\nok'),
+    );
+    const p = await proxyTo(up.port);
+    const raw = await new RawClient(p.port).send(get('/')).answer();
+    // The upstream's own hint is hop-by-hop: the client gets the proxy's, whose idle timeout is 5 s.
+    expect(raw.raw).toMatch(/\r\nkeep-alive: timeout=5\r\n/i);
+    expect(raw.raw).not.toMatch(/timeout=60/);
+    // node's Agent uses the hint to lower its own idle timeout (a second before the server's).
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1, timeout: 60_000 });
+    cleanups.push(() => agent.destroy());
+    await new Promise<void>((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port: p.port, path: '/', agent }, (res) => {
+          res.resume();
+          res.on('end', () => setImmediate(resolve));
+        })
+        .on('error', reject);
+    });
+    // It closes its idle socket a second before the proxy would: no request meets a closing socket.
+    const [free] = Object.values(agent.freeSockets).flat();
+    expect(free?.timeout).toBe(4000);
+  });
+
   it('closes upstream connections idle for upstreamIdleMs (one sweep timer), and opens a new one after', async () => {
     let open = 0;
     const up = await rawUpstream((_r, s) => {

@@ -42,6 +42,12 @@ export interface FastPathHost {
 const MAX_HEAD = 16 * 1024; // node:http's default limit; larger heads go to it for its 431
 const MAX_RESPONSE_HEAD = 64 * 1024;
 const KEEP_ALIVE_MS = 5_000; // node:http's keepAliveTimeout
+/**
+ * Told to clients on every answer that keeps the connection, as node:http does: clients such as
+ * node's http.Agent then close an idle connection a second before the proxy would. Without it, a
+ * request sent on a connection as the proxy closed it for idleness was reset (seen in a test's load).
+ */
+const KEEP_ALIVE_HINT = `keep-alive: timeout=${KEEP_ALIVE_MS / 1000}\r\n`;
 const HEADERS_TIMEOUT_MS = 60_000; // node:http's headersTimeout
 /** Below node's 5 s server keep-alive (with the sweep's lag), so idle sockets rarely die under us. */
 const UPSTREAM_IDLE_MS = 3_500;
@@ -231,6 +237,7 @@ class Exchange {
         buf.toString('latin1', 0, end),
         this.head.method === 'HEAD',
         this.head.close || this.host.closing(),
+        KEEP_ALIVE_HINT,
       );
       if (!parsed.ok) {
         this.badAnswer(parsed.error);
@@ -352,7 +359,7 @@ class Exchange {
     this.status = code;
     this.state = 'relaying';
     const close = this.head.close || this.host.closing();
-    this.conn.writeHead(selfAnswer(code, text, close), close);
+    this.conn.writeHead(selfAnswer(code, text, close, KEEP_ALIVE_HINT), close);
     this.finish(false);
   }
 

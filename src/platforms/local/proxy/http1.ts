@@ -246,9 +246,15 @@ const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
 
 /**
  * `text`: the response head without its final CRLFCRLF. `noBody`: the request was HEAD. `close`: ask the
- * client to close after this answer (the proxy drains, or the client asked).
+ * client to close after this answer (the proxy drains, or the client asked). `keepAlive`: a header line
+ * (with its CRLF) added when the connection stays open, e.g. `keep-alive: timeout=5\r\n`.
  */
-export function parseResponseHead(text: string, noBody: boolean, close: boolean): ResponseParse {
+export function parseResponseHead(
+  text: string,
+  noBody: boolean,
+  close: boolean,
+  keepAlive = '',
+): ResponseParse {
   let eol = text.indexOf('\r\n');
   const firstEnd = eol < 0 ? text.length : eol;
   // HTTP/1.x SP 3DIGIT [SP reason]
@@ -312,6 +318,7 @@ export function parseResponseHead(text: string, noBody: boolean, close: boolean)
   if (listed || (framingLines && framing === CHUNKED))
     head = rebuildClientHead(text, firstEnd, framing, listed);
   if (close || framing === UNTIL_CLOSE) head += 'connection: close\r\n';
+  else head += keepAlive;
   return {
     ok: true,
     head: {
@@ -460,8 +467,8 @@ const REASONS: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 
-/** A complete small plain-text answer the proxy gives itself. */
-export function selfAnswer(code: number, text: string, close: boolean): string {
+/** A complete small plain-text answer the proxy gives itself (`keepAlive` as for parseResponseHead). */
+export function selfAnswer(code: number, text: string, close: boolean, keepAlive = ''): string {
   const reason = Object.hasOwn(REASONS, code) ? REASONS[code] : 'Error';
-  return `HTTP/1.1 ${code} ${reason}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text)}\r\n${close ? 'connection: close\r\n' : ''}\r\n${text}`;
+  return `HTTP/1.1 ${code} ${reason}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text)}\r\n${close ? 'connection: close\r\n' : keepAlive}\r\n${text}`;
 }
